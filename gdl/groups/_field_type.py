@@ -60,7 +60,7 @@ class FieldType:
         if x.dim() == 0 or not -x.dim() <= self.axis < x.dim() or x.shape[self.axis] != self.dim:
             got = x.shape[self.axis] if x.dim() and -x.dim() <= self.axis < x.dim() else "no such axis"
             raise FieldTypeError(
-                f"expected field type {self} (dim {self.dim}) on axis {self.axis}, "
+                f"expected field type {self.rep} (dim {self.dim}) of {self.group} on axis {self.axis}, "
                 f"got tensor of shape {list(x.shape)} with {got} channels"
             )
         return x

@@ -84,7 +84,7 @@ class Group:
         """A per-element distance (0 iff equal) used by tests; default: max abs difference."""
         a, b = self.validate(a), self.validate(b)
         diff = (a.to(torch.float64) - b.to(torch.float64)).abs()
-        return diff.reshape(diff.shape[0], -1).amax(dim=1)
+        return diff.flatten(1).amax(dim=1) if diff.dim() > 1 else diff
 
     # -- finite groups --------------------------------------------------------------
     @property

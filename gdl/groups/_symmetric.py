@@ -48,7 +48,7 @@ class Symmetric(Group):
     def index(self, g):
         """Lexicographic rank (Lehmer code), vectorised."""
         g = self.validate(g)
-        smaller_after = (g.unsqueeze(1) > g.unsqueeze(2)).triu(1).sum(-1)  # c_i = #{j > i: p_j < p_i}
+        smaller_after = (g.unsqueeze(2) > g.unsqueeze(1)).triu(1).sum(-1)  # c_i = #{j > i: p_j < p_i}
         weights = torch.tensor([math.factorial(self.n - 1 - i) for i in range(self.n)], device=g.device)
         return (smaller_after * weights).sum(-1)
 
