@@ -1,0 +1,1 @@
+"""Benchmarks: commands that measure speed, run as python -m gdl.benchmarks.<name>."""
