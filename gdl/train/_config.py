@@ -1,0 +1,214 @@
+"""Training configuration: nested dataclasses, loaded from YAML/dicts, strict about keys.
+
+A key that does not exist is an error (with the valid keys and a close match), never
+silently ignored. ``data`` and ``model_options`` are free-form here and are checked
+against the task's dataset and model factories when the run is built.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration key or value that does not exist or does not fit."""
+
+
+@dataclass
+class OptimizerConfig:
+    """Optimizer: ``adam``, ``adamw`` or ``sgd``; ``lr: null`` takes the model's default learning rate."""
+
+    name: str = "adam"
+    lr: Optional[float] = None
+    weight_decay: Optional[float] = None  # null: the model's default (0 unless the task says otherwise)
+    momentum: float = 0.9  # sgd only
+
+
+@dataclass
+class SchedulerConfig:
+    """Learning-rate schedule per epoch: ``none``, ``cosine`` (to ``min_lr``) or ``step`` (``gamma`` every ``step_size``)."""
+
+    name: str = "none"
+    min_lr: float = 0.0
+    step_size: int = 100
+    gamma: float = 0.5
+    warmup_epochs: int = 0
+
+
+@dataclass
+class EquivarianceConfig:
+    """The equivariance monitor: every ``every`` epochs, ``batches`` validation batches, ``elements`` group elements.
+
+    ``tolerance: null`` takes the task's tolerance for the run's dtype; ``action`` is
+    ``warn`` or ``stop`` when the max relative error exceeds it. ``every: 0`` turns the
+    monitor off during training (the final test-set report still runs unless ``final: false``).
+    """
+
+    every: int = 10
+    batches: int = 1
+    elements: int = 4
+    tolerance: Optional[float] = None
+    action: str = "warn"
+    final: bool = True
+    final_batches: int = 4
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; written to ``config.yaml`` in the run folder."""
+
+    task: str = "nbody"
+    model: Optional[str] = None
+    seed: int = 0
+    epochs: int = 100
+    batch_size: int = 100
+    eval_batch_size: Optional[int] = None
+    device: str = "cpu"
+    dtype: str = "float32"
+    num_threads: Optional[int] = 1
+    eval_every: int = 1
+    grad_clip: Optional[float] = None
+    ema_decay: Optional[float] = None
+    drop_last: bool = True
+    progress: bool = True
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    equivariance: EquivarianceConfig = field(default_factory=EquivarianceConfig)
+    data_root: Optional[str] = None  # dataset cache root (default: $GDL_HOME or the task's default)
+    data: dict = field(default_factory=dict)
+    model_options: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def _suggest(key: str, valid) -> str:
+    close = difflib.get_close_matches(key, list(valid), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _build(cls, values: dict, prefix: str):
+    if not isinstance(values, dict):
+        raise ConfigError(f"config section '{prefix or 'top level'}' must be a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if key not in fields:
+            raise ConfigError(
+                f"unknown config key '{name}'{_suggest(key, fields)}; valid keys{' in ' + prefix[:-1] if prefix else ''}: "
+                + ", ".join(fields)
+            )
+        default = getattr(cls(), key)
+        if dataclasses.is_dataclass(default):
+            kwargs[key] = _build(type(default), value if value is not None else {}, name + ".")
+        else:
+            kwargs[key] = _coerce(name, value, default, fields[key].type)
+    return cls(**kwargs)
+
+
+def _coerce(name, value, default, annotation):
+    optional = "Optional" in str(annotation)
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"config key '{name}' may not be null")
+    kind = type(default) if default is not None else {"float": float, "int": int, "str": str}.get(
+        str(annotation).replace("Optional[", "").rstrip("]"), object
+    )
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key '{name}' expects true/false, got {value!r}")
+        return value
+    if kind is float and isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"config key '{name}' expects a number, got {value!r}") from None
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key '{name}' expects an integer, got {value!r}")
+        return value
+    if kind is str and not isinstance(value, str):
+        raise ConfigError(f"config key '{name}' expects a string, got {value!r}")
+    if kind is dict and not isinstance(value, dict):
+        raise ConfigError(f"config key '{name}' expects a mapping, got {value!r}")
+    return value
+
+
+def config_from_dict(values: dict) -> TrainConfig:
+    """A validated ``TrainConfig`` from a (nested) dict; unknown keys raise ``ConfigError``."""
+    config = _build(TrainConfig, dict(values or {}), "")
+    validate_config(config)
+    return config
+
+
+def load_config(path) -> TrainConfig:
+    """Read a YAML file into a validated ``TrainConfig``."""
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    try:
+        return config_from_dict(values or {})
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    """Recursive dict merge: ``overrides`` win, nested mappings merge key by key."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_override(text: str) -> dict:
+    """``"optimizer.lr=1e-3"`` → ``{"optimizer": {"lr": 0.001}}`` (value parsed as YAML)."""
+    if "=" not in text:
+        raise ConfigError(f"an override must look like KEY=VALUE (e.g. optimizer.lr=1e-3), got {text!r}")
+    key, raw = text.split("=", 1)
+    value = yaml.safe_load(raw) if raw.strip() else None
+    if isinstance(value, str):  # YAML reads 1e-3 as a string; accept plain floats
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    out: Any = value
+    for part in reversed(key.strip().split(".")):
+        out = {part: out}
+    return out
+
+
+def validate_config(config: TrainConfig) -> None:
+    """Value checks that do not need the task (names, ranges)."""
+    def need(ok, message):
+        if not ok:
+            raise ConfigError(message)
+
+    need(config.epochs >= 0, f"epochs must be ≥ 0, got {config.epochs}")
+    need(config.batch_size >= 1, f"batch_size must be ≥ 1, got {config.batch_size}")
+    need(config.eval_every >= 1, f"eval_every must be ≥ 1, got {config.eval_every}")
+    need(config.dtype in ("float32", "float64"), f"dtype must be float32 or float64, got {config.dtype!r}")
+    need(config.optimizer.name in ("adam", "adamw", "sgd"), f"optimizer.name must be adam, adamw or sgd, got {config.optimizer.name!r}")
+    need(config.optimizer.lr is None or config.optimizer.lr > 0, f"optimizer.lr must be > 0, got {config.optimizer.lr}")
+    need(config.scheduler.name in ("none", "cosine", "step"), f"scheduler.name must be none, cosine or step, got {config.scheduler.name!r}")
+    need(config.equivariance.action in ("warn", "stop"), f"equivariance.action must be warn or stop, got {config.equivariance.action!r}")
+    need(config.equivariance.every >= 0, "equivariance.every must be ≥ 0 (0 = off)")
+    need(config.grad_clip is None or config.grad_clip > 0, f"grad_clip must be > 0 or null, got {config.grad_clip}")
+    need(config.ema_decay is None or 0 < config.ema_decay < 1, f"ema_decay must be in (0, 1) or null, got {config.ema_decay}")
+    need(config.device == "cpu" or config.device.startswith("cuda"), f"device must be cpu or cuda[:N], got {config.device!r}")
