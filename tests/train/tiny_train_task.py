@@ -115,3 +115,28 @@ if __name__ == "__main__":  # python tiny_train_task.py RUN_DIR [resume]
                           callbacks=[PrintSteps()])
     results = trainer.fit()
     print("RESULT", repr(results["test_metric"]), repr(results["val_metric"]), results["best_epoch"], flush=True)
+
+
+def ddp_worker(rank, world, init_file, out_dir, config):
+    """One rank of the DDP-equivalence test: gradients of the first global batch, then a short fit."""
+    import torch.distributed as dist
+
+    from gdl.train import Trainer
+    from gdl.train._trainer import move_batch
+
+    torch.set_num_threads(1)
+    if world > 1:
+        dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        trainer = Trainer(config, run_dir=f"{out_dir}/run", task=TINY)
+        trainer.train_sampler.set_epoch(0)
+        batch = move_batch(next(iter(trainer.train_loader)), trainer.device, trainer.dtype)
+        loss = trainer.compute_gradients(batch)
+        grads = {n: p.grad.detach().clone() for n, p in trainer.model.named_parameters()}
+        results = trainer.fit()
+        params = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+        torch.save({"grads": grads, "loss": loss.item(), "results": results, "params": params,
+                    "n_local": batch.num_graphs}, f"{out_dir}/rank{rank}.pt")
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
