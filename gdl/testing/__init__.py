@@ -1,1 +1,28 @@
-"""testing"""
+"""gdl.testing: one equivariance checker for rotations, translations, permutations and gauge
+transformations, plus hypothesis strategies and a pytest plugin.
+
+>>> from gdl.testing import check_equivariance
+>>> report = check_equivariance(model, batch)        # doctest: +SKIP
+>>> report.passed, report.max_error                   # doctest: +SKIP
+"""
+from gdl.testing._check import assert_equivariant, check_equivariance
+from gdl.testing._report import ElementResult, EquivarianceReport
+from gdl.testing._sample import EquivarianceSetupError
+from gdl.testing._sphere import SphericalGridRep
+from gdl.testing._symmetries import (
+    Elements,
+    EuclideanSymmetry,
+    GaugeSymmetry,
+    GlobalSymmetry,
+    NodePermutation,
+    SphereRotation,
+    Symmetry,
+    derive_symmetries,
+)
+from gdl.testing._tolerances import default_rtol
+
+__all__ = [
+    "check_equivariance", "assert_equivariant", "EquivarianceReport", "ElementResult", "EquivarianceSetupError",
+    "Symmetry", "GlobalSymmetry", "EuclideanSymmetry", "NodePermutation", "GaugeSymmetry", "SphereRotation",
+    "SphericalGridRep", "Elements", "derive_symmetries", "default_rtol",
+]

@@ -1,0 +1,289 @@
+"""check_equivariance / assert_equivariant: one checker for every symmetry gdl knows.
+
+For each symmetry S (derived from the declared types when not given) and each of its test
+elements g (generators, then a fixed grid, then seeded random samples), compare
+
+    f(g·x)   with   ρ_out(g) f(x)
+
+where g·x is the action of g on the whole sample (positions, features, ``edge_index``,
+transport angles …). Actions and comparisons run in float64 on the model's device; the
+model runs in its own dtype. The error of an output is relative to its scale with a floor:
+
+    err(g, out) = ‖f(g·x) − ρ_out(g) f(x)‖∞ / max(‖f(x)‖∞, floor),
+
+and the check passes when every err ≤ rtol. Defaults (measured noise floors ×~100, see
+docs/testing.md): rtol = 1e-10 in float64, 1e-4 in float32; floor = 1e-3 × the largest
+|value| of the typed inputs (or atol / rtol when ``atol`` is given).
+
+All elements of a symmetry run in ONE model call on stacked transformed copies (a disjoint
+union of graphs, or a concatenation along the first axis of tensors). The untransformed
+copy rides along; if it does not reproduce f(x) (a model that mixes the rows of its input)
+the check falls back to one call per element.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from typing import Dict, Optional, Sequence, Union
+
+import torch
+
+from gdl.groups import FieldTypeError, Group
+from gdl.testing._report import ElementResult, EquivarianceReport
+from gdl.testing._sample import (
+    EquivarianceSetupError,
+    build_sample,
+    collate,
+    declared_types,
+    output_dict,
+    output_levels,
+    output_types,
+    single_copy,
+    split_outputs,
+)
+from gdl.testing._symmetries import Elements, GlobalSymmetry, Symmetry, derive_symmetries
+from gdl.testing._tolerances import default_floor_fraction, default_rtol
+
+
+def _model_dtype_device(model, inputs):
+    dtype = device = None
+    if isinstance(model, torch.nn.Module):
+        for t in list(model.parameters()) + list(model.buffers()):
+            if device is None:
+                device = t.device
+            if t.is_floating_point():
+                dtype, device = t.dtype, t.device
+                break
+    if dtype is None or device is None:
+        for x in _tensors_in(inputs):
+            if device is None:
+                device = x.device
+            if dtype is None and x.is_floating_point():
+                dtype = x.dtype
+    return dtype or torch.get_default_dtype(), device or torch.device("cpu")
+
+
+def _tensors_in(inputs):
+    for x in inputs:
+        if isinstance(x, torch.Tensor):
+            yield x
+        elif isinstance(x, dict):
+            yield from (v for v in x.values() if isinstance(v, torch.Tensor))
+        elif hasattr(x, "to_dict"):
+            yield from (v for v in x.to_dict().values() if isinstance(v, torch.Tensor))
+
+
+def _as_symmetries(symmetry) -> Optional[list]:
+    if symmetry is None:
+        return None
+    items = symmetry if isinstance(symmetry, (list, tuple)) else [symmetry]
+    out = []
+    for s in items:
+        if isinstance(s, Symmetry):
+            out.append(s)
+        elif isinstance(s, Group):
+            out.append(GlobalSymmetry(s))
+        else:
+            raise EquivarianceSetupError(f"symmetry must be a gdl.testing Symmetry or a gdl Group, got {s!r}")
+    return out
+
+
+def _user_elements(elements, sym: Symmetry, index: int, n_syms: int):
+    if elements is None:
+        return None
+    if isinstance(elements, dict):
+        el = elements.get(sym.name)
+    elif isinstance(elements, list) and n_syms > 1:
+        el = elements[index]
+    else:
+        el = elements if index == 0 else None
+    if el is None:
+        return None
+    if isinstance(el, Elements):
+        return el
+    group = getattr(sym, "group", None)
+    n = group.batch_size(el) if group is not None else el.shape[0]
+    return Elements(el, [f"element {i}" for i in range(n)])
+
+
+def _float64(values):
+    return {k: (v.to(torch.float64) if isinstance(v, torch.Tensor) and v.is_floating_point() else v) for k, v in values.items()}
+
+
+def _to_model(values, dtype):
+    return {k: (v.to(dtype) if isinstance(v, torch.Tensor) and v.is_floating_point() else v) for k, v in values.items()}
+
+
+def _cat_copies(first, rest):
+    """Prepend the untransformed copy (``first``, no copy axis) to ``rest`` ([K, ...])."""
+    out = {}
+    for k, v in rest.items():
+        if isinstance(v, torch.Tensor):
+            out[k] = torch.cat([first[k].unsqueeze(0).to(v.dtype), v], 0)
+        else:
+            out[k] = v
+    return out
+
+
+def _finite_message(outputs: Dict[str, torch.Tensor], where: str) -> Optional[str]:
+    for name, v in outputs.items():
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            return f"model returned non-finite output (NaN or inf) in {name!r} {where}"
+    return None
+
+
+def check_equivariance(
+    model,
+    *inputs,
+    symmetry=None,
+    elements=None,
+    n_random: int = 8,
+    n_grid: int = 8,
+    seed: int = 0,
+    dtype: Optional[torch.dtype] = None,
+    atol: Optional[float] = None,
+    rtol: Optional[float] = None,
+    in_type=None,
+    out_type=None,
+    batch_elements: bool = True,
+    enable_grad: bool = False,
+) -> EquivarianceReport:
+    """Check ``model`` on ``inputs`` against its symmetries; returns an ``EquivarianceReport``.
+
+    ``inputs``: the forward's positional arguments, one dict of keyword arguments, or one PyG
+    ``Data``/``Batch``. Types come from ``in_type``/``out_type`` (arguments, else the model's
+    attributes, else e3nn ``irreps_in``/``irreps_out``). ``symmetry``: a ``Symmetry``, a gdl
+    ``Group`` (acting through the field types), or a list; ``None`` derives them from the types
+    (E(d) for Euclidean fields, the group of the fields otherwise, ``NodePermutation`` for graphs,
+    ``GaugeSymmetry`` for SO(2) fields with transport angles). ``elements``: an element batch
+    (or ``{symmetry name: batch}``) replacing the default generators + ``n_grid`` grid +
+    ``n_random`` random elements. ``dtype``: run a copy of the model in that dtype (default: the
+    model's). ``enable_grad``: keep autograd on (models that differentiate inside forward).
+    """
+    t0 = time.perf_counter()
+    it, ot = declared_types(model, in_type, out_type)
+    model_dtype, device = _model_dtype_device(model, inputs)
+    if dtype is not None and dtype != model_dtype and isinstance(model, torch.nn.Module):
+        model = copy.deepcopy(model).to(dtype)
+    dtype = dtype or model_dtype
+    rtol = float(rtol) if rtol is not None else default_rtol(dtype)
+
+    sample = build_sample(model, inputs, it, dtype=dtype, device=device)
+    out_types = output_types(ot)
+    values64 = _float64(sample.values)
+    scales_in = [v.abs().max() for k, v in values64.items() if k in sample.types and v.is_floating_point() and v.numel()]
+    if atol is not None:
+        floor_value = float(atol) / rtol
+    else:
+        s_in = float(max(scales_in)) if scales_in else 1.0
+        floor_value = default_floor_fraction() * (s_in if s_in > 0 else 1.0)
+
+    grad_ctx = torch.enable_grad if enable_grad else torch.no_grad
+    with grad_ctx():
+        reference = output_dict(sample.call(sample.values), ot)
+    for name, v in reference.items():
+        t = out_types.get(name)
+        if t is not None:
+            try:
+                t.check(v)
+            except FieldTypeError as exc:
+                raise FieldTypeError(f"output {name!r}: {exc}") from None
+    ref64 = {k: v.detach().to(torch.float64) for k, v in reference.items()}
+    levels = output_levels(sample, reference)
+    scales = {k: float(v.abs().max()) if v.numel() else 0.0 for k, v in ref64.items()}
+    checked = [k for k in ref64 if out_types.get(k) is not None]
+
+    report = EquivarianceReport(
+        model=type(model).__name__ if isinstance(model, torch.nn.Module) else getattr(model, "__name__", repr(model)),
+        dtype=dtype,
+        device=str(device),
+        rtol=rtol,
+        floor={k: max(scales[k], floor_value) for k in checked},
+        outputs=checked,
+    )
+    report.non_finite = _finite_message(reference, "on the untransformed input")
+    if report.non_finite:
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    syms = _as_symmetries(symmetry)
+    explicit = syms is not None
+    if syms is None:
+        syms = derive_symmetries(sample, out_types)
+    if not syms:
+        raise EquivarianceSetupError(
+            f"no symmetry to check: the declared types {it} → {ot} name no group acting on this sample; pass symmetry=..."
+        )
+
+    for index, sym in enumerate(syms):
+        if not sym.applies_to(sample, out_types):
+            if explicit:
+                raise EquivarianceSetupError(f"symmetry {sym} has nothing to act on in this sample (types {it} → {ot})")
+            continue
+        els = _user_elements(elements, sym, index, len(syms)) or sym.elements(
+            sample, n_grid=n_grid, n_random=n_random, seed=seed, device=device
+        )
+        g = els.values
+        k = len(els)
+        if k == 0:
+            continue
+        report.approximate[sym.name] = sym.is_approximate(sample, out_types)
+        report.element_values[sym.name] = g
+        copies = {n: (v.unsqueeze(0).expand(k, *v.shape) if isinstance(v, torch.Tensor) else v) for n, v in values64.items()}
+        transformed = sym.act_inputs(g, sample, copies)
+        transformed = _to_model(transformed, dtype)
+
+        actual = None
+        with grad_ctx():
+            if batch_elements:
+                stacked = _cat_copies(sample.values, transformed)
+                call_values = collate(sample, stacked, k + 1)
+                if call_values is not None:
+                    try:
+                        raw = output_dict(sample.call(call_values), ot)
+                        split = split_outputs(sample, raw, reference, k + 1)
+                    except (RuntimeError, ValueError, IndexError):
+                        split = None
+                    if split is not None and _consistent(split, ref64, scales, floor_value, rtol):
+                        actual = {n: v[1:].detach().to(torch.float64) for n, v in split.items()}
+            if actual is None:
+                report.batched = False
+                per = [output_dict(sample.call(single_copy(transformed, i)), ot) for i in range(k)]
+                actual = {n: torch.stack([p[n].detach().to(torch.float64) for p in per]) for n in reference}
+
+        expected = sym.act_outputs(g, sample, {n: v.unsqueeze(0).expand(k, *v.shape) for n, v in ref64.items()}, out_types, levels)
+        for i in range(k):
+            msg = _finite_message({n: actual[n][i] for n in checked}, f"under {sym} element {els.labels[i]!r}")
+            if msg:
+                report.non_finite = msg
+                break
+        if report.non_finite:
+            break
+        errs = {}
+        for n in checked:
+            diff = (actual[n] - expected[n]).abs().reshape(k, -1)
+            diff = diff.amax(1) if diff.shape[1] else torch.zeros(k, dtype=torch.float64, device=diff.device)
+            errs[n] = (diff / max(scales[n], floor_value)).tolist()
+        for i in range(k):
+            report.results.append(ElementResult(sym.name, els.labels[i], {n: errs[n][i] for n in checked}))
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _consistent(split, ref64, scales, floor_value, rtol) -> bool:
+    """Whether the untransformed copy inside a stacked call reproduces the reference output."""
+    for n, v in split.items():
+        first = v[0].detach().to(torch.float64)
+        if first.shape != ref64[n].shape:
+            return False
+        if first.numel() and float((first - ref64[n]).abs().max()) > 0.1 * rtol * max(scales[n], floor_value):
+            return False
+    return True
+
+
+def assert_equivariant(model, *inputs, **kwargs) -> EquivarianceReport:
+    """``check_equivariance`` that raises ``AssertionError`` with the report table unless it passed."""
+    report = check_equivariance(model, *inputs, **kwargs)
+    if not report.passed:
+        raise AssertionError("\n" + report.table(max_rows=40))
+    return report
