@@ -31,10 +31,6 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "equivariance: an equivariance property test (gdl.testing)")
 
-
-    return [torch.float32, torch.float64]
-
-
 @pytest.fixture(params=["float32", "float64"])
 def eq_dtype(request):
     """Run the test once in float32 and once in float64."""
