@@ -19,11 +19,11 @@ from gdl.train._config import (
 from gdl.train._monitor import EquivarianceMonitor
 from gdl.train._run_dir import RunDirError, prepare_run_dir, read_metrics
 from gdl.train._task import Metric, ModelSpec, Published, Task, UnknownNameError, get_task, list_tasks, register_task
-from gdl.train._trainer import Trainer, TrainingStopped, train
+from gdl.train._trainer import Trainer, TrainingStopped, resolve_config, train
 
 __all__ = [
     "Task", "ModelSpec", "Metric", "Published", "register_task", "get_task", "list_tasks", "UnknownNameError",
-    "Trainer", "train", "TrainingStopped", "EquivarianceMonitor",
+    "Trainer", "train", "resolve_config", "TrainingStopped", "EquivarianceMonitor",
     "TrainConfig", "OptimizerConfig", "SchedulerConfig", "EquivarianceConfig", "config_from_dict", "load_config",
     "ConfigError", "CheckpointError", "load_checkpoint", "save_checkpoint", "RunDirError", "prepare_run_dir",
     "read_metrics",

@@ -89,6 +89,11 @@ def results_markdown(results: dict) -> str:
         ]
         for output, err in eq.get("per_output", {}).items():
             lines.append(f"| {output} | {_fmt(err['max'])} | {_fmt(err['mean'])} |")
+        for symmetry, err in eq.get("per_symmetry", {}).items():
+            lines.append(f"| {output if len(eq.get('per_output', {})) == 1 else 'all'} under {symmetry} | {_fmt(err)} | |")
+        if eq.get("tolerance") is not None:
+            verdict = "within" if eq["max"] <= eq["tolerance"] else "ABOVE"
+            lines += ["", f"Max error {_fmt(eq['max'])} is {verdict} the tolerance {eq['tolerance']:.0e}."]
         if eq.get("metric_transformed") is not None:
             lines += [
                 "",

@@ -73,10 +73,11 @@ class Task:
     """A benchmark task; see the module docstring for the calling conventions.
 
     ``symmetry(model)`` returns what ``gdl.testing.check_equivariance`` must check on a
-    sample (e.g. E(3) × node permutations for N-body); ``transform_sample(batch, g)`` is an
-    optional override that maps a batch and a group element to the transformed batch
-    (inputs *and* targets) for the final "metric on transformed test data" report.
+    sample (a ``gdl.testing`` Symmetry or a list, e.g. [EuclideanSymmetry(3), NodePermutation()]
+    for N-body); ``None`` lets gdl.testing derive them from the model's declared types.
     ``tolerance`` maps a dtype name to the relative equivariance error the monitor accepts.
+    ``target_types`` declares how the targets transform ({attribute: FieldType}, e.g. ``{"y": points}``;
+    an empty dict means invariant targets such as class labels).
     """
 
     name: str
@@ -86,11 +87,13 @@ class Task:
     loss: Callable[[Any, Any], torch.Tensor]
     metric: Metric
     symmetry: Optional[Callable[[torch.nn.Module], Any]] = None
+    check_equivariance: bool = True
     symmetry_description: str = ""
     published: Dict[str, Published] = field(default_factory=dict)
     default_model: Optional[str] = None
     defaults: Dict[str, Any] = field(default_factory=dict)
-    tolerance: Dict[str, float] = field(default_factory=lambda: {"float64": 1e-9, "float32": 1e-4})
+    tolerance: Dict[str, float] = field(default_factory=dict)  # dtype name → rtol; default gdl.testing.default_rtol
+    target_types: Dict[str, Any] = field(default_factory=dict)  # how targets transform, e.g. {"y": points}
     forward: Optional[Callable[[torch.nn.Module, Any], Any]] = None
     generate: Optional[Callable[..., Any]] = None  # `gdl data TASK`: build/cache the data, return a summary
     notes: str = ""

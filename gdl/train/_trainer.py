@@ -49,6 +49,20 @@ def move_batch(batch, device, dtype):
     return batch
 
 
+def resolve_config(values: dict, task: Optional[Task] = None) -> TrainConfig:
+    """TrainConfig defaults ← the task's defaults ← the model's defaults ← ``values`` (a validated config).
+
+    ``values`` may leave out ``task``/``model`` (the default task/model) and any other key.
+    """
+    values = dict(values or {})
+    task = task if task is not None else get_task(values.get("task") or TrainConfig.task)
+    model = values.get("model") or task.default_model
+    spec = task.model_spec(model)
+    merged = merge(merge(dict(task.defaults), dict(spec.defaults)), values)
+    merged["task"], merged["model"] = task.name, model
+    return config_from_dict(merged)
+
+
 class Trainer:
     """Train one model on one task into a run folder.
 
@@ -72,11 +86,11 @@ class Trainer:
         _resume_state: Optional[dict] = None,
     ):
         if config is None:
-            config = TrainConfig()
-        elif isinstance(config, (str, Path)):
+            config = {}
+        if isinstance(config, (str, Path)):
             config = load_config(config)
-        elif isinstance(config, dict):
-            config = config_from_dict(config)
+        if isinstance(config, dict):
+            config = resolve_config(config, task)
         self.task = task if task is not None else get_task(config.task)
         if task is not None and config.task != task.name:
             config.task = task.name

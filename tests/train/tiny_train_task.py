@@ -69,12 +69,6 @@ def mse_sum(pred, batch):
     return ((pred - batch.y) ** 2).sum(), batch.y.numel()
 
 
-def symmetry(model):
-    from gdl.testing import NodePermutation, EuclideanSymmetry  # noqa: F401  (filled in when gdl.testing lands)
-
-    raise NotImplementedError
-
-
 TINY = Task(
     name="tiny",
     description="tiny equivariant point-cloud regression (tests)",
@@ -86,6 +80,7 @@ TINY = Task(
     loss=mse,
     metric=Metric("mse", mse_sum),
     published={"tiny": Published(0.01, "made up for tests")},
+    target_types={"y": FieldType(E3, E3.standard_rep())},
 )
 
 

@@ -1,1 +1,6 @@
-"""Built-in tasks; importing this package registers them (``nbody``, ``csl``)."""
+"""Built-in tasks; importing this package registers them (``nbody``, ``csl``).
+
+Each task module imports its dataset and models lazily (when a run builds them), so listing
+tasks stays fast.
+"""
+from gdl.train.tasks import nbody  # noqa: F401
