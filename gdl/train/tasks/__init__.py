@@ -4,3 +4,4 @@ Each task module imports its dataset and models lazily (when a run builds them),
 tasks stays fast.
 """
 from gdl.train.tasks import nbody  # noqa: F401
+from gdl.train.tasks import csl  # noqa: F401
