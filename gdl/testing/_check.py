@@ -163,8 +163,15 @@ def check_equivariance(
     t0 = time.perf_counter()
     it, ot = declared_types(model, in_type, out_type)
     model_dtype, device = _model_dtype_device(model, inputs)
+    notes = []
     if dtype is not None and dtype != model_dtype and isinstance(model, torch.nn.Module):
         model = copy.deepcopy(model).to(dtype)
+        if _bits(dtype) > _bits(model_dtype):
+            notes.append(
+                f"the model was cast from {str(model_dtype)[6:]} to {str(dtype)[6:]}: constants computed when it was "
+                f"built keep {str(model_dtype)[6:]} rounding (e3nn Clebsch-Gordan: ~1e-8); build it under "
+                f"torch.set_default_dtype({dtype}) for a {str(dtype)[6:]} noise floor"
+            )
     dtype = dtype or model_dtype
     rtol = float(rtol) if rtol is not None else default_rtol(dtype)
 
@@ -200,6 +207,7 @@ def check_equivariance(
         rtol=rtol,
         floor={k: max(scales[k], floor_value) for k in checked},
         outputs=checked,
+        notes=notes,
     )
     report.non_finite = _finite_message(reference, "on the untransformed input")
     if report.non_finite:
@@ -268,6 +276,10 @@ def check_equivariance(
             report.results.append(ElementResult(sym.name, els.labels[i], {n: errs[n][i] for n in checked}))
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _bits(dtype) -> int:
+    return torch.finfo(dtype).bits if dtype.is_floating_point else 0
 
 
 def _consistent(split, ref64, scales, floor_value, rtol) -> bool:

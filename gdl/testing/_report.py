@@ -42,6 +42,7 @@ class EquivarianceReport:
     non_finite: Optional[str] = None
     batched: bool = True
     seconds: float = 0.0
+    notes: List[str] = field(default_factory=list)
 
     # -- summaries -----------------------------------------------------------------------------
     @property
@@ -109,6 +110,8 @@ class EquivarianceReport:
             line += f" [approximate action: {', '.join(approx)}]"
         if self.non_finite:
             line += f"\n  {self.non_finite}"
+        for note in self.notes:
+            line += f"\n  note: {note}"
         return line
 
     def table(self, max_rows: Optional[int] = None) -> str:

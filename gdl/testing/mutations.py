@@ -140,6 +140,20 @@ class AbsolutePositionLayer(torch.nn.Module):
         return h_out, pos_out
 
 
+class EGNNStack(torch.nn.Module):
+    """``layers`` correct EGNN-style layers (``AbsolutePositionLayer`` with ε = 0) in a row."""
+
+    def __init__(self, layers: int = 4, hidden: int = 64):
+        super().__init__()
+        self.layers = torch.nn.ModuleList(AbsolutePositionLayer(0.0, hidden) for _ in range(layers))
+        self.in_type, self.out_type = self.layers[0].in_type, self.layers[0].out_type
+
+    def forward(self, h, pos, edge_index):
+        for layer in self.layers:
+            h, pos = layer(h, pos, edge_index)
+        return h, pos
+
+
 class GaugeConvolution(torch.nn.Module):
     """y_i = Σ_{j→i} K(φ_ij) ρ(α_ij) x_j with K(φ) = ρ(φ) W ρ(−φ) on ρ_0 ⊕ ρ_1 ⊕ ρ_2 fields,
     plus the defect ε·Σ_j K(φ_ij) x_j (x_j not transported into i's frame).
