@@ -1,0 +1,87 @@
+"""Shared helpers of the graph layers: input checks and segment reductions on plain torch.
+
+Edges follow PyG's flow: ``edge_index[0]`` is the source j, ``edge_index[1]`` the target i,
+and messages m_ij are aggregated at the target i. Reductions use ``index_add_`` (no
+torch-scatter), whose backward is a gather.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from gdl.groups import Euclidean, FieldTypeError
+
+
+def euclidean_group(d: int = 3) -> Euclidean:
+    """The group E(d) that the geometric layers declare in their field types."""
+    return Euclidean(d)
+
+
+def check_features(name: str, x: torch.Tensor, channels: int, num_nodes: Optional[int] = None, what: str = "") -> None:
+    """Raise a ``FieldTypeError`` unless ``x`` is a finite float tensor [num_nodes, channels]."""
+    if not isinstance(x, torch.Tensor):
+        raise FieldTypeError(f"{name}: expected a tensor, got {type(x).__name__}")
+    if x.dim() != 2 or x.shape[1] != channels:
+        raise FieldTypeError(
+            f"{name}: expected {what or 'features'} of shape [num_nodes, {channels}], got tensor of shape {list(x.shape)}"
+        )
+    if num_nodes is not None and x.shape[0] != num_nodes:
+        raise FieldTypeError(f"{name}: expected {num_nodes} rows (one per node), got tensor of shape {list(x.shape)}")
+    if not x.is_floating_point():
+        raise FieldTypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
+
+
+def check_edge_index(edge_index: torch.Tensor, num_nodes: int) -> None:
+    """Raise a ``ValueError`` unless ``edge_index`` is an integer [2, E] tensor indexing ``num_nodes`` nodes."""
+    if not isinstance(edge_index, torch.Tensor) or edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        shape = list(edge_index.shape) if isinstance(edge_index, torch.Tensor) else type(edge_index).__name__
+        raise ValueError(f"edge_index: expected an integer tensor of shape [2, num_edges], got {shape}")
+    if edge_index.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"edge_index: expected dtype int64 (or int32), got {edge_index.dtype}")
+    if edge_index.numel():
+        low, high = int(edge_index.min()), int(edge_index.max())
+        if low < 0 or high >= num_nodes:
+            raise ValueError(f"edge_index refers to node {low if low < 0 else high}, but there are {num_nodes} nodes")
+
+
+def check_edge_attr(edge_attr: Optional[torch.Tensor], num_edges: int, channels: int) -> None:
+    """Raise unless ``edge_attr`` is None when ``channels == 0`` or a finite [num_edges, channels] tensor."""
+    if channels == 0:
+        if edge_attr is not None and edge_attr.numel() and edge_attr.shape[-1] != 0:
+            raise FieldTypeError(
+                f"edge_attr: this layer was built with edge_channels=0, got edge_attr of shape {list(edge_attr.shape)}"
+            )
+        return
+    if edge_attr is None:
+        raise FieldTypeError(f"edge_attr: this layer was built with edge_channels={channels}, got None")
+    if edge_attr.dim() != 2 or edge_attr.shape != (num_edges, channels):
+        raise FieldTypeError(
+            f"edge_attr: expected shape [num_edges={num_edges}, {channels}], got {list(edge_attr.shape)}"
+        )
+    if not bool(torch.isfinite(edge_attr).all()):
+        raise ValueError("edge_attr contains non-finite values (NaN or inf)")
+
+
+def segment_sum(src: torch.Tensor, index: torch.Tensor, num_segments: int) -> torch.Tensor:
+    """out[i] = Σ_{e: index[e] = i} src[e]."""
+    return src.new_zeros((num_segments,) + tuple(src.shape[1:])).index_add_(0, index, src)
+
+
+def inverse_degree(index: torch.Tensor, num_segments: int, dtype: torch.dtype) -> torch.Tensor:
+    """1 / max(1, #{e: index[e] = i}) as a [num_segments, 1] column (mean of an empty set is 0)."""
+    count = torch.bincount(index, minlength=num_segments).clamp_(min=1)
+    return count.to(dtype).reciprocal_().unsqueeze(1)
+
+
+def safe_norm(v: torch.Tensor, keepdim: bool = True) -> torch.Tensor:
+    """‖v‖ along the last axis with a zero (not NaN) gradient at v = 0."""
+    return torch.linalg.vector_norm(v, dim=-1, keepdim=keepdim)
+
+
+def aggregation_code(aggregation: str) -> str:
+    if aggregation not in ("mean", "sum"):
+        raise ValueError(f"aggregation must be 'mean' or 'sum', got {aggregation!r}")
+    return aggregation

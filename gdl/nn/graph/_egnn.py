@@ -1,0 +1,53 @@
+"""EGNN: the EGNN_vel model of Satorras et al. (2021) for the charged N-body task."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gdl.nn.graph._common import inverse_degree
+from gdl.nn.graph._egnn_conv import EGNNConv
+from gdl.nn.graph._nbody_inputs import nbody_in_type, nbody_out_type, read_nbody
+
+
+class EGNN(nn.Module):
+    r"""EGNN with velocities (EGNN_vel, Satorras et al. 2021 §5.1) predicting positions.
+
+    h⁰_i = W ‖v_i‖ + b (Linear(1 → hidden)); edge attributes a_ij = [q_i q_j, ‖x_i − x_j‖²] at the
+    input; then ``num_layers`` ``EGNNConv`` layers with the velocity term (input velocity at every
+    layer) update (h, x); the output is x after the last layer. Defaults are the reference N-body
+    configuration: 4 layers, hidden 64, SiLU, mean coordinate aggregation, clamp ±100, φ_x init
+    gain 0.001, no normalisation, no tanh (134,020 parameters, like the reference).
+
+    Input: a PyG ``Data``/``Batch`` with ``pos`` [N, 3] (points), ``vel`` [N, 3] (vectors),
+    ``charges`` [N, 1] (scalars), ``edge_index``; output: positions [N, 3] (points).
+    Symmetry: E(3) and node permutations, exact.
+    """
+
+    def __init__(self, hidden_channels: int = 64, num_layers: int = 4, activation: type = nn.SiLU, **conv_options):
+        super().__init__()
+        self.hidden_channels, self.num_layers = hidden_channels, num_layers
+        self.embedding = nn.Linear(1, hidden_channels)
+        self.layers = nn.ModuleList(
+            EGNNConv(hidden_channels, hidden_channels, hidden_channels, edge_channels=2, velocity=True,
+                     activation=activation, **conv_options)
+            for _ in range(num_layers)
+        )
+        self.in_type = nbody_in_type()
+        self.out_type = nbody_out_type()
+
+    def forward(self, data) -> torch.Tensor:
+        pos, vel, charges, source, target = read_nbody(data)
+        num_nodes = pos.shape[0]
+        h = self.embedding(safe_speed(vel))
+        diff = pos.index_select(0, target) - pos.index_select(0, source)
+        edge_attr = torch.cat([charges.index_select(0, target) * charges.index_select(0, source),
+                               (diff * diff).sum(-1, keepdim=True)], dim=1)
+        inv_deg = inverse_degree(target, num_nodes, pos.dtype)
+        for layer in self.layers:
+            h, pos = layer.propagate_checked(h, pos, source, target, inv_deg, vel, edge_attr)
+        return pos
+
+
+def safe_speed(vel: torch.Tensor) -> torch.Tensor:
+    """‖v‖ as a column, with a zero gradient at v = 0."""
+    return torch.linalg.vector_norm(vel, dim=-1, keepdim=True)

@@ -1,0 +1,217 @@
+"""EGNNConv: E(n)-equivariant message passing (Satorras, Hoogeboom, Welling 2021, eq. 3–7)."""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gdl.groups import FieldType
+from gdl.nn.graph._common import (
+    aggregation_code,
+    check_edge_attr,
+    check_edge_index,
+    check_features,
+    euclidean_group,
+    inverse_degree,
+    safe_norm,
+    segment_sum,
+)
+
+from gdl.nn.graph._egnn_fused import FusedEGNNLayer
+
+
+class EGNNOutput(NamedTuple):
+    h: torch.Tensor
+    pos: torch.Tensor
+
+
+class EGNNConv(nn.Module):
+    r"""One E(n)-equivariant graph convolution layer (EGNN, Satorras et al. 2021).
+
+    For every edge j → i (``edge_index[0] = j``, ``edge_index[1] = i``)::
+
+        m_ij = φ_e([h_i, h_j, ‖x_i − x_j‖², a_ij])                       (eq. 3)
+        x_i' = x_i + C Σ_j (x_i − x_j) φ_x(m_ij)  [+ φ_v(h_i) v_i]       (eq. 4, eq. 7)
+        h_i' = h_i + φ_h([h_i, Σ_j m_ij])                                 (eq. 5–6)
+
+    C Σ_j is the mean over neighbours (``coords_aggregation="mean"``, the reference code) or the
+    sum. The velocity term uses the input velocity v_i (EGNN_vel). Updates are out of place.
+
+    Symmetry: E(n) (rotations, reflections, translations) and node permutations, exact.
+    Types (``in_type`` / ``out_type``, dicts keyed by argument name, E = ``Euclidean(d)``):
+    h: ``E.trivial_rep(in_channels)`` → ``E.trivial_rep(out_channels)``; pos: ``E.standard_rep()``
+    (points, x ↦ Qx + t); vel (``velocity=True``): ``E.vector_rep()``; ``edge_attr`` [E, edge_channels]
+    is invariant structure.
+
+    Stabilisers, with the paper's code as default: φ_x's last layer is Xavier-initialised with
+    ``coords_init_gain`` (0.001) and has no bias; each coordinate message (x_i − x_j) φ_x(m_ij) is
+    clamped to ±``coords_clamp`` (100; ``None`` disables); ``normalize=True`` uses
+    (x_i − x_j) / (‖x_i − x_j‖ + ``normalize_eps``) (ε outside the root, so coincident points give
+    finite values and gradients); ``tanh=True`` puts a tanh on φ_x's output.
+
+    Implementation: the first layer of φ_e is split into per-node parts, W [h_i, h_j, d, a] =
+    (W_i h)_i + (W_j h)_j + w_d d + W_a a, so the node features are multiplied once per node and
+    then gathered, instead of once per edge.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: Optional[int] = None,
+        hidden_channels: Optional[int] = None,
+        edge_channels: int = 0,
+        velocity: bool = False,
+        coords_aggregation: str = "mean",
+        message_aggregation: str = "sum",
+        normalize: bool = False,
+        normalize_eps: float = 1.0,
+        tanh: bool = False,
+        coords_clamp: Optional[float] = 100.0,
+        coords_init_gain: float = 0.001,
+        residual: bool = True,
+        activation: type = nn.SiLU,
+        dim: int = 3,
+        fused: bool = True,
+    ):
+        super().__init__()
+        out_channels = in_channels if out_channels is None else out_channels
+        hidden_channels = in_channels if hidden_channels is None else hidden_channels
+        if residual and out_channels != in_channels:
+            raise ValueError(f"residual=True needs out_channels == in_channels, got {in_channels} → {out_channels}")
+        self.in_channels, self.out_channels, self.hidden_channels = in_channels, out_channels, hidden_channels
+        self.edge_channels, self.velocity, self.residual = int(edge_channels), bool(velocity), bool(residual)
+        self.coords_aggregation = aggregation_code(coords_aggregation)
+        self.message_aggregation = aggregation_code(message_aggregation)
+        self.normalize, self.normalize_eps, self.tanh = bool(normalize), float(normalize_eps), bool(tanh)
+        self.coords_clamp = None if coords_clamp is None else float(coords_clamp)
+        self.dim = int(dim)
+        self.fused = bool(fused)
+
+        # All weights live in one flat parameter (``self.flat``), viewed as named blocks: a small
+        # model then has a handful of parameter tensors, so an optimizer step costs a few kernels,
+        # not ~10 per weight. φ_e's first Linear is stored split by input block:
+        # W [h_i, h_j, d², a] + b = (W_i h + b)_i + (W_j h)_j + W_s [d², a].
+        f, hid, out, a = in_channels, hidden_channels, out_channels, self.edge_channels
+        edge_bound = (2 * f + 1 + a) ** -0.5  # nn.Linear's default init of the unsplit layer
+        blocks = [  # name, shape, init bound (uniform ±bound)
+            ("w_i", (hid, f), edge_bound), ("w_j", (hid, f), edge_bound), ("w_s", (hid, 1 + a), edge_bound),
+            ("b_1", (hid,), edge_bound),
+            ("w_2", (hid, hid), hid ** -0.5), ("b_2", (hid,), hid ** -0.5),  # φ_e's second Linear
+            ("w_3", (hid, hid), hid ** -0.5), ("b_3", (hid,), hid ** -0.5),  # φ_x hidden Linear
+            ("w_4", (1, hid), coords_init_gain * (6.0 / (hid + 1)) ** 0.5),  # φ_x output: Xavier(gain), no bias
+        ]
+        if self.velocity:  # φ_v = Linear(F, H) → act → Linear(H, 1)
+            blocks += [("w_v1", (hid, f), f ** -0.5), ("b_v1", (hid,), f ** -0.5),
+                       ("w_v2", (1, hid), hid ** -0.5), ("b_v2", (1,), hid ** -0.5)]
+        blocks += [("w_n1", (hid, f + hid), (f + hid) ** -0.5), ("b_n1", (hid,), (f + hid) ** -0.5),  # φ_h
+                   ("w_n2", (out, hid), hid ** -0.5), ("b_n2", (out,), hid ** -0.5)]
+        self.layout, offset = {}, 0  # name → (offset, numel, shape) in self.flat
+        for name, shape, _ in blocks:
+            numel = shape[0] * (shape[1] if len(shape) > 1 else 1)
+            self.layout[name] = (offset, numel, shape)
+            offset += numel
+        self.flat = nn.Parameter(torch.empty(offset))
+        self.reset_parameters(blocks)
+        self.act = activation()
+
+        E = euclidean_group(self.dim)
+        self.in_type = {"h": FieldType(E, E.trivial_rep(in_channels)), "pos": FieldType(E, E.standard_rep())}
+        if self.velocity:
+            self.in_type["vel"] = FieldType(E, E.vector_rep())
+        self.out_type = {"h": FieldType(E, E.trivial_rep(out_channels)), "pos": FieldType(E, E.standard_rep())}
+
+    def forward(
+        self,
+        h: torch.Tensor,
+        pos: torch.Tensor,
+        edge_index: torch.Tensor,
+        vel: Optional[torch.Tensor] = None,
+        edge_attr: Optional[torch.Tensor] = None,
+    ) -> EGNNOutput:
+        check_features("pos", pos, self.dim, what="positions")
+        num_nodes = pos.shape[0]
+        check_features("h", h, self.in_channels, num_nodes)
+        check_edge_index(edge_index, num_nodes)
+        if self.velocity:
+            if vel is None:
+                raise ValueError("vel: this layer was built with velocity=True, got None")
+            check_features("vel", vel, self.dim, num_nodes, what="velocities")
+        elif vel is not None:
+            raise ValueError("vel: this layer was built with velocity=False; build it with velocity=True to pass velocities")
+        check_edge_attr(edge_attr, edge_index.shape[1], self.edge_channels)
+        source, target = edge_index[0], edge_index[1]
+        inv_deg = inverse_degree(target, num_nodes, pos.dtype)
+        return self.propagate_checked(h, pos, source, target, inv_deg, vel, edge_attr)
+
+    def reset_parameters(self, blocks=None) -> None:
+        """Initialise as the reference: nn.Linear's default U(±1/√fan_in), φ_x's output Xavier with small gain."""
+        if blocks is None:
+            blocks = self._init_blocks
+        self._init_blocks = blocks
+        with torch.no_grad():
+            for name, _, bound in blocks:
+                self.block(name).uniform_(-bound, bound)
+
+    def block(self, name: str) -> torch.Tensor:
+        """The named weight block (a view of ``self.flat``), e.g. ``"w_2"`` = φ_e's second Linear weight."""
+        offset, numel, shape = self.layout[name]
+        return self.flat[offset : offset + numel].view(shape)
+
+    def propagate_checked(self, h, pos, source, target, inv_deg, vel=None, edge_attr=None) -> EGNNOutput:
+        """The layer's maths on validated inputs (models call this once the batch is checked).
+
+        ``inv_deg`` = ``inverse_degree(target, num_nodes, dtype)``, computed once per batch.
+        """
+        if self.fused and type(self.act) is nn.SiLU:
+            return self._fused(h, pos, source, target, inv_deg, vel, edge_attr)
+        num_nodes, act, w = h.shape[0], self.act, self.block
+        diff = pos.index_select(0, target) - pos.index_select(0, source)  # x_i − x_j
+        dist2 = (diff * diff).sum(-1, keepdim=True)
+
+        node_i = torch.addmm(w("b_1"), h, w("w_i").t())
+        node_j = h @ w("w_j").t()
+        scalars = torch.cat([dist2, edge_attr], dim=1) if self.edge_channels else dist2
+        pre = torch.addmm(node_i.index_select(0, target) + node_j.index_select(0, source), scalars, w("w_s").t())
+        m = act(F.linear(act(pre), w("w_2"), w("b_2")))  # m_ij
+
+        weight = torch.mv(act(F.linear(m, w("w_3"), w("b_3"))), w("w_4")[0]).unsqueeze(1)  # φ_x(m_ij)
+        if self.tanh:
+            weight = torch.tanh(weight)
+        if self.normalize:
+            diff = diff / (safe_norm(diff) + self.normalize_eps)
+        trans = diff * weight
+        if self.coords_clamp is not None:
+            trans = trans.clamp(-self.coords_clamp, self.coords_clamp)
+        delta = segment_sum(trans, target, num_nodes)
+        if self.coords_aggregation == "mean":
+            delta = delta * inv_deg
+        new_pos = pos + delta
+        if self.velocity:
+            speed = torch.mv(act(F.linear(h, w("w_v1"), w("b_v1"))), w("w_v2")[0]) + w("b_v2")  # φ_v(h_i)
+            new_pos = torch.addcmul(new_pos, speed.unsqueeze(1), vel)
+
+        agg = segment_sum(m, target, num_nodes)
+        if self.message_aggregation == "mean":
+            agg = agg * inv_deg
+        out = F.linear(act(F.linear(torch.cat([h, agg], dim=1), w("w_n1"), w("b_n1"))), w("w_n2"), w("b_n2"))
+        if self.residual:
+            out = h + out
+        return EGNNOutput(out, new_pos)
+
+    def _fused(self, h, pos, source, target, inv_deg, vel, edge_attr) -> EGNNOutput:
+        config = (self.coords_clamp, self.tanh, self.normalize, self.normalize_eps,
+                  self.coords_aggregation == "mean", self.message_aggregation == "mean", self.residual, self.layout)
+        out, new_pos = FusedEGNNLayer.apply(
+            h, pos, vel if self.velocity else None, edge_attr if self.edge_channels else None, source, target, inv_deg,
+            config, self.flat,
+        )
+        return EGNNOutput(out, new_pos)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels} → {self.out_channels}, hidden={self.hidden_channels}, edge_channels={self.edge_channels}, "
+            f"velocity={self.velocity}, coords_aggregation={self.coords_aggregation!r}, normalize={self.normalize}, "
+            f"tanh={self.tanh}, coords_clamp={self.coords_clamp}"
+        )

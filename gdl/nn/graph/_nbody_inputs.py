@@ -1,0 +1,52 @@
+"""Reading and checking an N-body batch (PyG ``Data``/``Batch``) for the ready models."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from gdl.groups import FieldType
+from gdl.nn.graph._common import check_edge_index, check_features, euclidean_group
+
+
+class NBodyInputs(NamedTuple):
+    pos: torch.Tensor  # [N, 3] points
+    vel: torch.Tensor  # [N, 3] vectors
+    charges: torch.Tensor  # [N, 1] scalars
+    source: torch.Tensor  # [E] j
+    target: torch.Tensor  # [E] i
+
+
+def nbody_in_type(dim: int = 3) -> dict:
+    """The declared input types of the N-body models, keyed by ``Data`` attribute."""
+    E = euclidean_group(dim)
+    return {
+        "pos": FieldType(E, E.standard_rep()),
+        "vel": FieldType(E, E.vector_rep()),
+        "charges": FieldType(E, E.trivial_rep(1)),
+    }
+
+
+def nbody_out_type(dim: int = 3) -> FieldType:
+    """Predicted positions: points of E(d)."""
+    E = euclidean_group(dim)
+    return FieldType(E, E.standard_rep())
+
+
+def read_nbody(data, dim: int = 3) -> NBodyInputs:
+    """Check and return (pos, vel, charges [N, 1], source, target) of a PyG N-body batch.
+
+    Raises a clear error for missing attributes, wrong shapes, NaN, or a bad ``edge_index``.
+    """
+    for key in ("pos", "vel", "charges", "edge_index"):
+        if getattr(data, key, None) is None:
+            raise ValueError(f"the N-body models need data.{key}; got a batch with keys {sorted(data.keys())}")
+    pos, vel, charges, edge_index = data.pos, data.vel, data.charges, data.edge_index
+    check_features("data.pos", pos, dim, what="positions")
+    num_nodes = pos.shape[0]
+    check_features("data.vel", vel, dim, num_nodes, what="velocities")
+    if charges.dim() == 1:
+        charges = charges.unsqueeze(1)
+    check_features("data.charges", charges.to(pos.dtype), 1, num_nodes, what="charges")
+    check_edge_index(edge_index, num_nodes)
+    return NBodyInputs(pos, vel, charges.to(pos.dtype), edge_index[0], edge_index[1])
