@@ -27,6 +27,7 @@ __all__ = [
     "graphs",
     "graph_batches",
     "triangle_meshes",
+    "triangle_mesh",
     "spherical_signals",
     "mesh_geometry",
 ]
@@ -186,26 +187,26 @@ def mesh_geometry(pos: torch.Tensor, face: torch.Tensor, edge_index: torch.Tenso
     return {"normal": normal, "frame_x": ex, "frame_y": ey, "neighbour_angle": phi, "transport": alpha}
 
 
-@st.composite
-def triangle_meshes(draw, kind=None, max_subdivisions: int = 1, noise: float = 0.05, geometry: bool = True,
-                    dtype=torch.float64):
+def triangle_mesh(kind: str = "sphere", subdivisions: int = 0, rows: int = 4, cols: int = 4, noise: float = 0.05,
+                  seed: int = 0, geometry: bool = True, dtype=torch.float64):
     """A small triangle mesh as ``Data(pos [V,3], face [3,F], edge_index [2,E])`` (both edge
     directions), plus ``transport`` / ``neighbour_angle`` per edge and ``normal`` per vertex
-    when ``geometry``. ``kind``: ``"sphere"`` (an icosphere with radial noise, closed) or
-    ``"grid"`` (a flat grid with height noise, open); drawn when ``None``."""
+    when ``geometry`` (see ``mesh_geometry``). ``kind="sphere"``: an icosphere (``subdivisions``
+    times split) with radial noise, closed; ``kind="grid"``: a flat ``rows × cols`` grid with
+    height noise, open. Deterministic for a given ``seed``."""
     from torch_geometric.data import Data
 
-    kind = kind or draw(st.sampled_from(["sphere", "grid"]))
-    gen = torch.Generator().manual_seed(draw(_SEEDS))
+    gen = torch.Generator().manual_seed(seed)
     if kind == "sphere":
         v, f = _icosahedron()
-        for _ in range(draw(st.integers(0, max_subdivisions))):
+        for _ in range(subdivisions):
             v, f = _subdivide(v, f)
         v = v * (1 + noise * (2 * torch.rand(v.shape[0], 1, generator=gen, dtype=torch.float64) - 1))
-    else:
-        rows, cols = draw(st.integers(3, 5)), draw(st.integers(3, 5))
+    elif kind == "grid":
         v, f = _grid_mesh(rows, cols)
         v[:, 2] += noise * (2 * torch.rand(v.shape[0], generator=gen, dtype=torch.float64) - 1)
+    else:
+        raise ValueError(f"triangle_mesh: kind is 'sphere' or 'grid', got {kind!r}")
     edge_index = _edges_of(f, v.shape[0])
     data = Data(pos=v.to(dtype), face=f.T.contiguous(), edge_index=edge_index)
     if geometry:
@@ -214,6 +215,16 @@ def triangle_meshes(draw, kind=None, max_subdivisions: int = 1, noise: float = 0
         data.transport = geo["transport"].to(dtype)
         data.neighbour_angle = geo["neighbour_angle"].to(dtype)
     return data
+
+
+@st.composite
+def triangle_meshes(draw, kind=None, max_subdivisions: int = 1, noise: float = 0.05, geometry: bool = True,
+                    dtype=torch.float64):
+    """Strategy over ``triangle_mesh``: ``kind`` drawn when ``None``, up to
+    ``max_subdivisions`` icosphere subdivisions, 3–5 × 3–5 grids."""
+    kind = kind or draw(st.sampled_from(["sphere", "grid"]))
+    return triangle_mesh(kind, subdivisions=draw(st.integers(0, max_subdivisions)), rows=draw(st.integers(3, 5)),
+                         cols=draw(st.integers(3, 5)), noise=noise, seed=draw(_SEEDS), geometry=geometry, dtype=dtype)
 
 
 @st.composite
