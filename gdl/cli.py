@@ -6,6 +6,7 @@
     gdl check egnn --task nbody                      # … of an untrained model
     gdl tasks                                        # tasks, models, default learning rates, published numbers
     gdl data nbody                                   # generate and cache a task's dataset
+    gdl results runs/nbody-egnn-s*                   # mean ± std of finished runs (Markdown)
 
 Multi-process: ``torchrun --nproc_per_node=2 -m gdl.cli train nbody …`` (gloo on CPU, nccl on GPU).
 """
@@ -88,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="config override for a model given by name, e.g. --set data.num_test=200")
 
     sub.add_parser("tasks", help="list tasks, their models, default learning rates and published numbers")
+
+    results = sub.add_parser(
+        "results", help="summarise finished runs: test metric mean ± std over seeds, equivariance, monitor cost",
+        description="Read results.json of each RUN_DIR and print one Markdown row per (task, model, epochs): "
+                    "test metric at the best-validation epoch as mean ± std over the runs (seeds or folds).")
+    results.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    results.add_argument("--plot", type=Path, metavar="PNG", help="also plot the validation curves of all runs")
 
     data = sub.add_parser("data", help="generate and cache a task's dataset",
                           description="Build the train/val/test splits of TASK in the dataset cache ($GDL_HOME).")
@@ -286,7 +294,65 @@ def cmd_data(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "check": cmd_check, "tasks": cmd_tasks, "data": cmd_data}
+def cmd_results(args) -> int:
+    import json
+    import statistics
+
+    groups: dict = {}
+    for run_dir in args.run_dirs:
+        path = run_dir / "results.json"
+        if not path.exists():
+            raise CommandError(f"{run_dir} has no results.json (not finished, or not a run folder)")
+        r = json.loads(path.read_text(encoding="utf-8"))
+        groups.setdefault((r["task"], r["model"], r["epochs"]), []).append((run_dir, r))
+    print("| task | model | epochs | runs | test metric (mean ± std) | best-val epochs | max equivariance error "
+          "| monitor cost | published |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (task, model, epochs), items in groups.items():
+        values = [r["test_metric"] for _, r in items]
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        eq = [r["equivariance"]["max"] for _, r in items if r.get("equivariance")]
+        share = [r["monitor_seconds"] / r["train_seconds"] for _, r in items if r.get("train_seconds")]
+        published = items[0][1].get("published_self")
+        metric = items[0][1]["metric"]
+        print(f"| {task} | {model} | {epochs} | {len(items)} | {metric} {statistics.mean(values):.5g} ± {std:.2g} "
+              f"| {', '.join(str(r['best_epoch']) for _, r in items)} | {max(eq):.1e} | "
+              f"{100 * statistics.mean(share):.1f} % | {published if published is not None else '—'} |" if eq and share else
+              f"| {task} | {model} | {epochs} | {len(items)} | {metric} {statistics.mean(values):.5g} ± {std:.2g} "
+              f"| {', '.join(str(r['best_epoch']) for _, r in items)} | — | — | {published if published is not None else '—'} |")
+    if args.plot is not None:
+        _plot_runs([run for items in groups.values() for run, _ in items], args.plot)
+        print(f"curves: {args.plot}")
+    return 0
+
+
+def _plot_runs(run_dirs, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    from gdl.train import read_metrics
+
+    fig, ax = plt.subplots(figsize=(6, 3.8), dpi=100)
+    for run_dir in run_dirs:
+        rows = read_metrics(run_dir)
+        key = next((k for k in (rows[0] if rows else {}) if k.startswith("train_") and k != "train_loss"), None)
+        metric = key[len("train_"):] if key else "loss"
+        points = [(r["epoch"], r[f"val_{metric}"]) for r in rows if f"val_{metric}" in r]
+        if points:
+            ax.plot(*zip(*points), label=Path(run_dir).name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation metric")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+COMMANDS = {"train": cmd_train, "check": cmd_check, "tasks": cmd_tasks, "data": cmd_data, "results": cmd_results}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

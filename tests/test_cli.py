@@ -138,3 +138,16 @@ def test_nbody_egnn_end_to_end_small(capsys, tmp_path, monkeypatch):
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["model"] == "egnn" and results["test_metric"] < 0.3
     assert results["equivariance"]["max"] < 1e-4 and results["equivariance"]["symmetry"] == "E(3), node permutation"
+
+
+def test_results_summarises_seeds(capsys, tmp_path):
+    for seed in ("1", "2"):
+        assert run(capsys, "train", "tiny", "--epochs", "2", "--seed", seed, "--run-dir", str(tmp_path / seed), *TINY_FLAGS)[0] == 0
+    code, out, err = run(capsys, "results", str(tmp_path / "1"), str(tmp_path / "2"), "--plot", str(tmp_path / "c.png"))
+    assert code == 0, err
+    row = [line for line in out.splitlines() if line.startswith("| tiny |")][0]
+    values = [json.loads((tmp_path / s / "results.json").read_text())["test_metric"] for s in ("1", "2")]
+    assert f"mse {sum(values) / 2:.5g} ±" in row and "| 2 |" in row
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    code, _, err = run(capsys, "results", str(tmp_path))
+    assert code == 2 and "no results.json" in err
