@@ -207,7 +207,6 @@ def check_equivariance(
         rtol=rtol,
         floor={k: max(scales[k], floor_value) for k in checked},
         outputs=checked,
-        notes=notes,
     )
     report.non_finite = _finite_message(reference, "on the untransformed input")
     if report.non_finite:
@@ -274,6 +273,8 @@ def check_equivariance(
             errs[n] = (diff / max(scales[n], floor_value)).tolist()
         for i in range(k):
             report.results.append(ElementResult(sym.name, els.labels[i], {n: errs[n][i] for n in checked}))
+    if not report.passed:
+        report.notes.extend(notes)
     report.seconds = time.perf_counter() - t0
     return report
 
