@@ -194,12 +194,13 @@ def cmd_check(args) -> int:
 
     target = Path(args.target)
     if target.exists():
-        state = load_checkpoint(target / "best.pt" if (target / "best.pt").exists() else target)
+        source = target / "best.pt" if (target / "best.pt").exists() else target
+        state = load_checkpoint(source)
         config = config_from_dict(state["config"])
         if args.set:
             raise CommandError("--set applies to a model given by name, not to a checkpoint")
         task = get_task(config.task)
-        what = f"{config.task}/{config.model} from {target} (epoch {state['epoch']})"
+        what = f"{config.task}/{config.model} from {source if source.is_file() else source / 'last.pt'} (epoch {state['epoch']})"
     else:
         if "/" in args.target or args.target.endswith(".pt"):
             raise CommandError(f"{args.target} does not exist (expected a run folder, a checkpoint or a model name)")
@@ -246,7 +247,7 @@ def cmd_check(args) -> int:
     print(f"symmetry: {report['symmetry']}; {report['elements']} group elements per batch; tolerance {report['tolerance']:.0e}")
     print(f"{'output / symmetry':<28} {'max rel. error':>15} {'mean rel. error':>16}")
     for name, err in report["per_output"].items():
-        print(f"{'output ' + name:<28} {err['max']:>15.2e} {err['mean']:>16.2e}")
+        print(f"{name:<28} {err['max']:>15.2e} {err['mean']:>16.2e}")
     for name, err in report["per_symmetry"].items():
         print(f"{name:<28} {err:>15.2e}")
     print(f"test {metric}: untransformed {report['metric_untransformed']:.6g}, transformed {report['metric_transformed']:.6g} "
