@@ -5,7 +5,7 @@ transformations, plus hypothesis strategies and a pytest plugin.
 >>> report = check_equivariance(model, batch)        # doctest: +SKIP
 >>> report.passed, report.max_error                   # doctest: +SKIP
 """
-from gdl.testing._check import assert_equivariant, check_equivariance
+from gdl.testing._check import assert_equivariant, check_equivariance, transformed_samples
 from gdl.testing._report import ElementResult, EquivarianceReport
 from gdl.testing._sample import EquivarianceSetupError
 from gdl.testing._sphere import SphericalGridRep
@@ -22,7 +22,7 @@ from gdl.testing._symmetries import (
 from gdl.testing._tolerances import default_rtol
 
 __all__ = [
-    "check_equivariance", "assert_equivariant", "EquivarianceReport", "ElementResult", "EquivarianceSetupError",
+    "check_equivariance", "assert_equivariant", "transformed_samples", "EquivarianceReport", "ElementResult", "EquivarianceSetupError",
     "Symmetry", "GlobalSymmetry", "EuclideanSymmetry", "NodePermutation", "GaugeSymmetry", "SphereRotation",
     "SphericalGridRep", "Elements", "derive_symmetries", "default_rtol",
 ]

@@ -300,3 +300,35 @@ def assert_equivariant(model, *inputs, **kwargs) -> EquivarianceReport:
     if not report.passed:
         raise AssertionError("\n" + report.table(max_rows=40))
     return report
+
+
+def transformed_samples(model, *inputs, symmetry=None, elements=None, n_random: int = 1, n_grid: int = 0, seed: int = 0,
+                        in_type=None, out_type=None):
+    """The sample moved by each test element, ready to call: ``[(symmetry, label, args)]`` with
+    ``model(*args)`` valid (a rebuilt ``Data``/``Batch`` for PyG samples, keyword inputs as one dict
+    in ``args[0]`` to be passed with ``**``). For metrics on transformed data (e.g. a task's loss
+    on g·x vs g·y: declare the target in ``in_type`` to move it too)."""
+    from gdl.testing._sample import _make_data
+
+    it, ot = declared_types(model, in_type, out_type)
+    dtype, device = _model_dtype_device(model, inputs)
+    sample = build_sample(model, inputs, it, dtype=dtype, device=device)
+    syms = _as_symmetries(symmetry) or derive_symmetries(sample, output_types(ot))
+    values64 = _float64(sample.values)
+    out = []
+    for index, sym in enumerate(syms):
+        if not sym.applies_to(sample, output_types(ot)):
+            continue
+        els = _user_elements(elements, sym, index, len(syms)) or sym.elements(
+            sample, n_grid=n_grid, n_random=n_random, seed=seed, device=device)
+        k = len(els)
+        copies = {n: (v.unsqueeze(0).expand(k, *v.shape) if isinstance(v, torch.Tensor) else v) for n, v in values64.items()}
+        moved = _to_model(sym.act_inputs(els.values, sample, copies), dtype)
+        for i in range(k):
+            vals = single_copy(moved, i)
+            if sample.kind == "data":
+                args = (_make_data(sample.data_cls, vals),)
+            else:
+                args = (vals,) if isinstance(inputs[0], dict) and len(inputs) == 1 else tuple(vals[n] for n in sample.values)
+            out.append((sym.name, els.labels[i], args))
+    return out

@@ -273,3 +273,24 @@ def test_hundred_graph_batch_twenty_elements_under_a_second():
         times.append(time.perf_counter() - t0)
     assert len(report.results) == 20 and report.passed and report.batched
     assert min(times) < 1.0, times
+
+
+def test_transformed_samples_are_callable_and_moved():
+    from gdl.testing import transformed_samples
+
+    batch = nbody_like(3, 4, dtype=torch.float64)
+    model = DataModel().double()
+    types = dict(DataModel.in_type, y=FieldType(E3, E3.standard_rep()))  # move the target too
+    moved = transformed_samples(model, batch, in_type=types, n_random=2, seed=0)
+    assert [m[0] for m in moved] == ["E(3)"] * 9 + ["node permutation"] * 4
+    ref = model(batch)
+    for sym, label, (data,) in moved:
+        out = model(data)
+        if sym == "E(3)":  # the loss ‖f(g·x) − g·y‖ equals ‖f(x) − y‖
+            assert torch.allclose((out - data.y).norm(), (ref - batch.y).norm(), rtol=1e-10)
+    ei, b = fully_connected(1, 4)
+    tiny = TinyEGNN().double()
+    args = (torch.randn(4, 16, dtype=torch.float64), torch.randn(4, 3, dtype=torch.float64),
+            torch.randn(4, 3, dtype=torch.float64), ei, b)
+    for sym, label, call_args in transformed_samples(tiny, *args, symmetry=EuclideanSymmetry(3)):
+        tiny(*call_args)
