@@ -36,7 +36,7 @@ class EGNN(nn.Module):
         self.out_type = nbody_out_type()
 
     def forward(self, data) -> torch.Tensor:
-        pos, vel, charges, source, target = read_nbody(data)
+        pos, vel, charges, source, target, _ = read_nbody(data)
         num_nodes = pos.shape[0]
         h = self.embedding(safe_speed(vel))
         diff = pos.index_select(0, target) - pos.index_select(0, source)

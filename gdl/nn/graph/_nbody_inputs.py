@@ -15,6 +15,7 @@ class NBodyInputs(NamedTuple):
     charges: torch.Tensor  # [N, 1] scalars
     source: torch.Tensor  # [E] j
     target: torch.Tensor  # [E] i
+    batch: torch.Tensor  # [N] graph of each node
 
 
 def nbody_in_type(dim: int = 3) -> dict:
@@ -49,4 +50,9 @@ def read_nbody(data, dim: int = 3) -> NBodyInputs:
         charges = charges.unsqueeze(1)
     check_features("data.charges", charges.to(pos.dtype), 1, num_nodes, what="charges")
     check_edge_index(edge_index, num_nodes)
-    return NBodyInputs(pos, vel, charges.to(pos.dtype), edge_index[0], edge_index[1])
+    batch = getattr(data, "batch", None)
+    if batch is None:
+        batch = torch.zeros(num_nodes, dtype=torch.long, device=pos.device)
+    elif batch.shape != (num_nodes,):
+        raise ValueError(f"data.batch: expected shape [{num_nodes}], got {list(batch.shape)}")
+    return NBodyInputs(pos, vel, charges.to(pos.dtype), edge_index[0], edge_index[1], batch)

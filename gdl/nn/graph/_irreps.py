@@ -1,0 +1,103 @@
+"""Building blocks on e3nn irreps shared by TensorFieldConv and SteerableConv.
+
+- ``edge_spherical_harmonics``: Y(r̂) of edge vectors with ε outside the root, so coincident
+  points give finite values and gradients (Y^l(0) = 0 for l > 0).
+- ``gate_irreps`` / ``make_gate``: split target irreps into scalars, gates and gated irreps
+  for e3nn's ``nn.Gate`` (Weiler et al. 2018): scalars go through SiLU (even) or tanh (odd),
+  each l > 0 irrep is multiplied by sigmoid of its own even scalar gate. O(3)-equivariant.
+- ``O3TensorProduct``: the steerable linear layer of SEGNN (Brandstetter et al. 2022, §3): an
+  e3nn ``FullyConnectedTensorProduct`` of features with steerable attributes (shared weights)
+  plus a bias on the even-scalar outputs (the only ones a bias cannot break).
+- ``GatedO3TensorProduct``: that layer followed by a gate.
+"""
+from __future__ import annotations
+
+import torch
+from e3nn import nn as e3nn_nn
+from e3nn import o3
+from torch import nn
+from torch.nn import functional as F
+
+from gdl.groups import FieldTypeError
+
+
+def as_irreps(irreps, name: str = "irreps") -> o3.Irreps:
+    try:
+        return o3.Irreps(irreps)
+    except (ValueError, AssertionError, TypeError) as exc:
+        raise ValueError(f"{name}: cannot read {irreps!r} as e3nn irreps ({exc})") from None
+
+
+def edge_spherical_harmonics(irreps_sh: o3.Irreps, vec: torch.Tensor, eps: float = 1e-9,
+                             normalization: str = "component") -> torch.Tensor:
+    """Y(vec / (‖vec‖ + ε)) (e3nn normalisation 'component' or 'integral'); finite at vec = 0."""
+    norm = torch.linalg.vector_norm(vec, dim=-1, keepdim=True)
+    return o3.spherical_harmonics(irreps_sh, vec / (norm + eps), normalize=False, normalization=normalization)
+
+
+def gate_irreps(irreps_out: o3.Irreps):
+    """(scalars, gates, gated) for a gate whose output is ``irreps_out`` (l = 0 pass, l > 0 gated)."""
+    irreps_out = o3.Irreps(irreps_out)
+    scalars = o3.Irreps([(mul, ir) for mul, ir in irreps_out if ir.l == 0])
+    gated = o3.Irreps([(mul, ir) for mul, ir in irreps_out if ir.l > 0])
+    gates = o3.Irreps([(mul, "0e") for mul, _ in gated])
+    return scalars, gates, gated
+
+
+def make_gate(irreps_out: o3.Irreps) -> e3nn_nn.Gate:
+    """e3nn ``Gate`` producing ``irreps_out``; its ``irreps_in`` is scalars + gates + gated."""
+    scalars, gates, gated = gate_irreps(irreps_out)
+    acts = [F.silu if ir.p == 1 else torch.tanh for _, ir in scalars]
+    gate = e3nn_nn.Gate(scalars, acts, gates, [torch.sigmoid] * len(gates), gated)
+    if gate.irreps_out != o3.Irreps(irreps_out):
+        raise ValueError(f"gated irreps must list their scalars (l = 0) first, e.g. {gate.irreps_out}; got {irreps_out}")
+    return gate
+
+
+class O3TensorProduct(nn.Module):
+    """out = W (x ⊗ a) + b: e3nn ``FullyConnectedTensorProduct`` of x with attributes a, bias on 0e outputs."""
+
+    def __init__(self, irreps_in, irreps_out, irreps_attr, bias: bool = True):
+        super().__init__()
+        self.irreps_in, self.irreps_out, self.irreps_attr = o3.Irreps(irreps_in), o3.Irreps(irreps_out), o3.Irreps(irreps_attr)
+        self.tp = o3.FullyConnectedTensorProduct(self.irreps_in, self.irreps_attr, self.irreps_out, shared_weights=True)
+        index = [i for (mul, ir), sl in zip(self.irreps_out, self.irreps_out.slices()) if ir == o3.Irrep("0e")
+                 for i in range(sl.start, sl.stop)]
+        self.register_buffer("bias_index", torch.tensor(index, dtype=torch.long), persistent=False)
+        self.bias = nn.Parameter(torch.zeros(len(index))) if bias and index else None
+
+    def forward(self, x: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:
+        out = self.tp(x, attr)
+        if self.bias is not None:
+            out = out + out.new_zeros(out.shape[-1]).index_put((self.bias_index,), self.bias)
+        return out
+
+
+class GatedO3TensorProduct(nn.Module):
+    """Gate ∘ O3TensorProduct: a steerable non-linear layer (SEGNN's 'O3 swish gate')."""
+
+    def __init__(self, irreps_in, irreps_out, irreps_attr):
+        super().__init__()
+        self.gate = make_gate(o3.Irreps(irreps_out))
+        self.linear = O3TensorProduct(irreps_in, self.gate.irreps_in, irreps_attr)
+        self.irreps_in, self.irreps_out = self.linear.irreps_in, self.gate.irreps_out
+
+    def forward(self, x: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:
+        return self.gate(self.linear(x, attr))
+
+
+def check_irreps_features(name: str, x: torch.Tensor, irreps: o3.Irreps, num_nodes=None, rows: str = "nodes") -> None:
+    """FieldTypeError naming the expected irreps unless ``x`` is a finite [rows, irreps.dim] tensor."""
+    if not isinstance(x, torch.Tensor):
+        raise FieldTypeError(f"{name}: expected a tensor of irreps {irreps}, got {type(x).__name__}")
+    if x.dim() != 2 or x.shape[1] != irreps.dim:
+        raise FieldTypeError(
+            f"{name}: expected irreps {irreps} (dim {irreps.dim}) on axis -1 of a [num_{rows}, {irreps.dim}] tensor, "
+            f"got tensor of shape {list(x.shape)}"
+        )
+    if num_nodes is not None and x.shape[0] != num_nodes:
+        raise FieldTypeError(f"{name}: expected {num_nodes} rows (one per {rows[:-1]}), got tensor of shape {list(x.shape)}")
+    if not x.is_floating_point():
+        raise FieldTypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
