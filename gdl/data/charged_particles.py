@@ -33,7 +33,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["ChargedParticlesConfig", "draw_initial_conditions", "coulomb_forces", "simulate_charged_particles"]
+__all__ = [
+    "ChargedParticlesConfig", "draw_initial_conditions", "coulomb_forces", "simulate_charged_particles",
+    "integrate_charged_particles",
+]
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ def simulate_charged_particles(
     config: ChargedParticlesConfig = ChargedParticlesConfig(),
     progress: bool = True,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Integrate all trajectories at once and return the states at the saved ``frames``.
+    """Simulate all trajectories at once from t = 0 and return the states at the saved ``frames``.
 
     Args:
         charges: [T, n, 1]; pos, vel: [T, n, d] initial state (the t = 0 box reflection is applied here).
@@ -147,22 +150,50 @@ def simulate_charged_particles(
         ``pos`` and ``vel`` at the requested frames, float64 [T, len(frames), n, d].
     """
     pos, vel = reflect_into_box(pos.to(torch.float64), vel.to(torch.float64), config.box_size)
-    pos, vel = pos.numpy().copy(), vel.numpy().copy()
+    return integrate_charged_particles(charges, pos, vel, [config.frame_step(f) for f in frames], config, progress)
+
+
+def integrate_charged_particles(
+    charges: torch.Tensor,
+    pos: torch.Tensor,
+    vel: torch.Tensor,
+    steps: Sequence[int],
+    config: ChargedParticlesConfig = ChargedParticlesConfig(),
+    progress: bool = True,
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Semi-implicit Euler from the state (x, v), whose v does not yet hold the kick dt F(x).
+
+    Both the initial state and every saved frame are such states, so continuing from frame 30
+    for 1000 steps reproduces frame 40 bit for bit. No box.
+
+    Args:
+        charges: [T, n, 1]; pos, vel: [T, n, d].
+        steps: numbers of steps (>= 1) after which to record the state.
+
+    Returns:
+        ``pos`` and ``vel`` after each of ``steps``, float64 [T, len(steps), n, d].
+    """
+    pos = pos.to(torch.float64).numpy().copy()
+    vel = vel.to(torch.float64).numpy().copy()
     q = charges.to(torch.float64).reshape(pos.shape[0], -1).numpy()
     charge_products = q[:, :, None] * q[:, None, :]
-    steps = {config.frame_step(f): i for i, f in enumerate(frames)}
-    out_pos = np.empty((pos.shape[0], len(frames)) + pos.shape[1:])
+    if any(int(s) < 1 for s in steps):
+        raise ValueError(f"steps must be >= 1, got {list(steps)}")
+    record: Dict[int, list] = {}
+    for i, s in enumerate(steps):
+        record.setdefault(int(s), []).append(i)
+    out_pos = np.empty((pos.shape[0], len(steps)) + pos.shape[1:])
     out_vel = np.empty_like(out_pos)
-    last = max(steps) if steps else 0
+    last = max(record) if record else 0
 
     dt = config.dt
-    vel += dt * coulomb_forces(pos, charge_products, config)  # the initial kick
+    vel += dt * coulomb_forces(pos, charge_products, config)  # the kick at the starting position
     bar = tqdm(total=last, desc="simulating charged particles", unit="step", disable=not progress, mininterval=0.5)
     for step in range(1, last + 1):
         pos += dt * vel
-        if step in steps:
-            out_pos[:, steps[step]] = pos
-            out_vel[:, steps[step]] = vel
+        if step in record:
+            out_pos[:, record[step]] = pos[:, None]
+            out_vel[:, record[step]] = vel[:, None]
         vel += dt * coulomb_forces(pos, charge_products, config)
         if step % 100 == 0 or step == last:
             bar.update(step - bar.n)

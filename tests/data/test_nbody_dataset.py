@@ -8,7 +8,7 @@ import torch
 
 import gdl.data.nbody as nbody
 from gdl.data import ChargedParticlesConfig, NBodyCharged, generate_nbody_split, gdl_home, simulate_charged_particles
-from gdl.data.charged_particles import draw_initial_conditions
+from gdl.data.charged_particles import draw_initial_conditions, integrate_charged_particles
 from gdl.data.nbody import baseline_errors
 
 FIXTURE = Path(__file__).resolve().parents[2] / "datasets" / "fixtures" / "nbody_charged_egnn_reference.json"
@@ -69,6 +69,16 @@ def test_uncharged_particles_move_in_straight_lines():
         assert torch.allclose(out_pos[:, i], pos + elapsed * vel, atol=1e-12)
         assert torch.equal(out_vel[:, i], vel)
     assert config.frame_step(30) == 3100 and config.frame_step(40) == 4100
+
+
+def test_continuing_from_a_saved_frame_reproduces_later_frames():
+    split = generate_nbody_split("val", 4, target_frame=40, progress=False)
+    config = ChargedParticlesConfig(box_size=float("inf"))
+    pos, vel = integrate_charged_particles(split["charges"], split["pos"], split["vel"], [1000, 1000], config, False)
+    assert torch.equal(pos[:, 0], split["y"]) and torch.equal(pos[:, 1], split["y"])
+    assert torch.equal(vel[:, 0], split["target_vel"])
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        integrate_charged_particles(split["charges"], split["pos"], split["vel"], [0], config, False)
 
 
 def test_opposite_charges_attract_and_like_charges_repel():
