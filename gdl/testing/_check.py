@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional
 
 import torch
 

@@ -363,8 +363,7 @@ class GaugeSymmetry(Symmetry):
                 raise ValueError(f"gauge field {name!r} must be per vertex (first axis = number of vertices)")
             k, n = theta.shape
             flat = v.reshape(k * n, *v.shape[2:])
-            axis = ftype.axis if ftype.axis < 0 else ftype.axis
-            out[name] = ftype.rep.act(theta.reshape(-1), flat, axis=axis).reshape(v.shape)
+            out[name] = ftype.rep.act(theta.reshape(-1), flat, axis=ftype.axis).reshape(v.shape)  # per-vertex axis
         return out
 
     def act_inputs(self, theta, sample, stacked):

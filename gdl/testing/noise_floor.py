@@ -20,7 +20,6 @@ from gdl.testing._tolerances import default_rtol
 from gdl.testing.mutations import (
     CORRECT,
     EGNNStack,
-    GaugeConvolution,
     IsotropicSphericalFilter,
     _default_dtype,
     random_graph_batch,
