@@ -307,13 +307,14 @@ def cmd_results(args) -> int:
         r = json.loads(path.read_text(encoding="utf-8"))
         groups.setdefault((r["task"], r["model"], r["epochs"]), []).append((run_dir, r))
     print("| task | model | epochs | runs | test metric (mean ± std) | best-val epochs | max equivariance error "
-          "| monitor cost | published |")
+          "| monitor cost (share of training CPU time) | published |")
     print("|---|---|---|---|---|---|---|---|---|")
     for (task, model, epochs), items in groups.items():
         values = [r["test_metric"] for _, r in items]
         std = statistics.stdev(values) if len(values) > 1 else 0.0
         eq = [r["equivariance"]["max"] for _, r in items if r.get("equivariance")]
-        share = [r["monitor_seconds"] / r["train_seconds"] for _, r in items if r.get("train_seconds")]
+        share = [r["monitor_cpu_seconds"] / r["train_cpu_seconds"] if r.get("train_cpu_seconds")
+                 else r["monitor_seconds"] / r["train_seconds"] for _, r in items if r.get("train_seconds")]
         published = items[0][1].get("published_self")
         metric = items[0][1]["metric"]
         print(f"| {task} | {model} | {epochs} | {len(items)} | {metric} {statistics.mean(values):.5g} ± {std:.2g} "

@@ -104,6 +104,10 @@ def results_markdown(results: dict) -> str:
     if results.get("monitor_seconds") is not None:
         total = results.get("train_seconds") or float("nan")
         share = results["monitor_seconds"] / total if total and total == total else float("nan")
-        lines += ["", f"Equivariance monitor cost during training: {results['monitor_seconds']:.2f} s of "
-                      f"{total:.2f} s ({100 * share:.1f} %)."]
+        line = (f"Equivariance monitor cost during training: {results['monitor_seconds']:.2f} s of "
+                f"{total:.2f} s training wall time ({100 * share:.1f} %)")
+        if results.get("train_cpu_seconds"):
+            line += (f"; CPU time {results['monitor_cpu_seconds']:.2f} s of {results['train_cpu_seconds']:.2f} s "
+                     f"({100 * results['monitor_cpu_seconds'] / results['train_cpu_seconds']:.1f} %)")
+        lines += ["", line + "."]
     return "\n".join(lines) + "\n"

@@ -173,8 +173,8 @@ class Trainer:
         self.best_metric: Optional[float] = None
         self.best_epoch: Optional[int] = None
         self.history: list = []
-        self.train_seconds = 0.0
-        self.monitor_seconds = 0.0
+        self.train_seconds = self.train_cpu_seconds = 0.0
+        self.monitor_seconds = self.monitor_cpu_seconds = 0.0
         if _resume_state is not None:
             self._load_state(_resume_state)
         elif self.dist.is_main:
@@ -239,6 +239,8 @@ class Trainer:
             "history": self.history,
             "train_seconds": self.train_seconds,
             "monitor_seconds": self.monitor_seconds,
+            "train_cpu_seconds": self.train_cpu_seconds,
+            "monitor_cpu_seconds": self.monitor_cpu_seconds,
         }
 
     def _load_state(self, state: dict):
@@ -258,6 +260,8 @@ class Trainer:
         self.history = list(state["history"])
         self.train_seconds = state.get("train_seconds", 0.0)
         self.monitor_seconds = state.get("monitor_seconds", 0.0)
+        self.train_cpu_seconds = state.get("train_cpu_seconds", 0.0)
+        self.monitor_cpu_seconds = state.get("monitor_cpu_seconds", 0.0)
         set_rng_state(state["rng"])
         self.logger.rewrite(self.history)
 
@@ -349,11 +353,12 @@ class Trainer:
         metric = self.task.metric
         stopped = None
         while self.epoch < cfg.epochs:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             train = self.train_epoch()
             self.scheduler.step()
             t_train = time.perf_counter() - t0
             self.train_seconds += t_train
+            self.train_cpu_seconds += time.process_time() - c0
             row = {"epoch": self.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"],
                    "train_loss": train["loss"], f"train_{metric.name}": train[metric.name]}
             improved = False
@@ -363,10 +368,11 @@ class Trainer:
                 if not math.isnan(val[metric.name]) and metric.better(val[metric.name], self.best_metric):
                     self.best_metric, self.best_epoch, improved = val[metric.name], self.epoch + 1, True
             if cfg.equivariance.every and (self.epoch + 1) % cfg.equivariance.every == 0 and self.monitor.enabled:
-                t1 = time.perf_counter()
+                t1, c1 = time.perf_counter(), time.process_time()
                 with torch.random.fork_rng(devices=[]):  # the check never perturbs the training RNG stream
                     eq = self.monitor.check(self._eval_model(), self._monitor_batches("val", cfg.equivariance.batches))
                 self.monitor_seconds += time.perf_counter() - t1
+                self.monitor_cpu_seconds += time.process_time() - c1
                 row.update(self.monitor.row(eq))
                 if self.monitor.exceeded(eq):
                     message = (f"equivariance error {eq['max']:.3g} exceeds tolerance {self.monitor.tolerance:.3g} "
@@ -424,6 +430,7 @@ class Trainer:
             "published": {k: {"value": v.value, "source": v.source} for k, v in self.task.published.items()},
             "published_self": self.task.published[cfg.model].value if cfg.model in self.task.published else None,
             "train_seconds": self.train_seconds, "monitor_seconds": self.monitor_seconds,
+            "train_cpu_seconds": self.train_cpu_seconds, "monitor_cpu_seconds": self.monitor_cpu_seconds,
         }
         if cfg.equivariance.final and self.monitor.enabled:
             with torch.random.fork_rng(devices=[]):
