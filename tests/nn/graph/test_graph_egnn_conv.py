@@ -1,0 +1,161 @@
+"""EGNNConv: equivariance, the fused backward against autograd, bad and degenerate input."""
+import copy
+import itertools
+
+import pytest
+import torch
+from conftest import F32_RTOL, F64_RTOL
+
+from gdl.groups import FieldTypeError
+from gdl.nn.graph import EGNNConv
+from gdl.testing import check_equivariance
+
+
+def layer_inputs(batch, channels=8, edge_channels=1, velocity=True, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    dtype = batch.pos.dtype
+    inputs = {"h": torch.randn(batch.num_nodes, channels, generator=gen).to(dtype), "pos": batch.pos,
+              "edge_index": batch.edge_index}
+    if velocity:
+        inputs["vel"] = batch.vel
+    if edge_channels:
+        inputs["edge_attr"] = torch.randn(batch.edge_index.shape[1], edge_channels, generator=gen).to(dtype)
+    return inputs
+
+
+@pytest.mark.parametrize("dtype,rtol", [(torch.float64, F64_RTOL), (torch.float32, F32_RTOL)])
+def test_equivariant_e3_and_permutations(nbody_batch, dtype, rtol):
+    torch.manual_seed(0)
+    layer = EGNNConv(8, hidden_channels=16, edge_channels=1, velocity=True, coords_init_gain=1.0).to(dtype)
+    report = check_equivariance(layer, layer_inputs(nbody_batch(4, dtype)), rtol=rtol, n_random=4, n_grid=2)
+    assert report.passed, report.table()
+    assert set(report.symmetries) == {"E(3)", "node permutation"}
+    assert report.per_output.keys() == {"h", "pos"}
+
+
+@pytest.mark.parametrize("normalize,tanh,coords_aggregation,message_aggregation", [
+    (True, False, "mean", "sum"), (False, True, "sum", "mean"), (True, True, "sum", "sum")])
+def test_options_stay_equivariant(nbody_batch, normalize, tanh, coords_aggregation, message_aggregation):
+    torch.manual_seed(1)
+    layer = EGNNConv(8, 10, 16, velocity=False, residual=False, normalize=normalize, tanh=tanh,
+                     coords_aggregation=coords_aggregation, message_aggregation=message_aggregation,
+                     coords_init_gain=1.0).double()
+    inputs = layer_inputs(nbody_batch(3), edge_channels=0, velocity=False)
+    report = check_equivariance(layer, inputs, rtol=F64_RTOL, n_random=2, n_grid=1)
+    assert report.passed, report.table()
+
+
+def test_types_declared():
+    layer = EGNNConv(8, velocity=True)
+    assert set(layer.in_type) == {"h", "pos", "vel"} and set(layer.out_type) == {"h", "pos"}
+    assert layer.in_type["h"].dim == 8 and layer.in_type["pos"].dim == 3
+    assert set(EGNNConv(8).in_type) == {"h", "pos"}
+
+
+OPTIONS = list(itertools.product([True, False], [0, 2], [False, True], [False, True], ["mean", "sum"], ["sum", "mean"],
+                                 [100.0, 0.05, None]))
+
+
+@pytest.mark.parametrize("velocity,edge_channels,normalize,tanh,coords_agg,message_agg,clamp", OPTIONS[::5] + OPTIONS[1::7])
+def test_fused_backward_matches_autograd(velocity, edge_channels, normalize, tanh, coords_agg, message_agg, clamp):
+    """The hand-written backward equals autograd's, for inputs and weights, in float64."""
+    torch.manual_seed(0)
+    n, e = 9, 30
+    source, target = torch.randint(0, n, (e,)), torch.randint(0, n, (e,))
+    source[0] = target[0]  # a self-loop: x_i − x_j = 0
+    edge_index = torch.stack([source, target])
+    fused = EGNNConv(5, 5, 7, edge_channels=edge_channels, velocity=velocity, normalize=normalize, tanh=tanh,
+                     coords_aggregation=coords_agg, message_aggregation=message_agg, coords_clamp=clamp,
+                     coords_init_gain=1.0).double()
+    plain = copy.deepcopy(fused)
+    plain.fused = False
+    h = torch.randn(n, 5, dtype=torch.float64, requires_grad=True)
+    pos = torch.randn(n, 3, dtype=torch.float64, requires_grad=True)
+    vel = torch.randn(n, 3, dtype=torch.float64, requires_grad=True) if velocity else None
+    attr = torch.randn(e, edge_channels, dtype=torch.float64, requires_grad=True) if edge_channels else None
+    grad_h, grad_pos = torch.randn(n, 5, dtype=torch.float64), torch.randn(n, 3, dtype=torch.float64)
+    results = []
+    for layer in (fused, plain):
+        out = layer(h, pos, edge_index, vel, attr)
+        leaves = [t for t in (h, pos, vel, attr) if t is not None] + [layer.flat]
+        grads = torch.autograd.grad((out.h * grad_h).sum() + (out.pos * grad_pos).sum(), leaves)
+        results.append((out.h, out.pos) + grads)
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_fused_is_once_differentiable():
+    layer = EGNNConv(4).double()
+    pos = torch.randn(5, 3, dtype=torch.float64, requires_grad=True)
+    h = torch.randn(5, 4, dtype=torch.float64)
+    out = layer(h, pos, torch.tensor([[0, 1, 2, 3], [1, 2, 3, 4]]))
+    (g,) = torch.autograd.grad(out.pos.sum(), pos, create_graph=True)
+    with pytest.raises(RuntimeError):
+        g.sum().backward()
+    layer.fused = False  # the autograd path supports higher derivatives
+    out = layer(h, pos, torch.tensor([[0, 1, 2, 3], [1, 2, 3, 4]]))
+    (g,) = torch.autograd.grad(out.pos.sum(), pos, create_graph=True)
+    g.sum().backward()
+    assert torch.isfinite(pos.grad).all()
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("normalize", [False, True])
+def test_coincident_points_finite_values_and_gradients(fused, normalize):
+    layer = EGNNConv(4, edge_channels=0, velocity=True, normalize=normalize, fused=fused).double()
+    pos = torch.zeros(4, 3, dtype=torch.float64, requires_grad=True)  # all four points coincide
+    h = torch.randn(4, 4, dtype=torch.float64, requires_grad=True)
+    vel = torch.randn(4, 3, dtype=torch.float64)
+    edge_index = torch.tensor([[0, 1, 2, 3, 0], [1, 2, 3, 0, 2]])
+    out = layer(h, pos, edge_index, vel)
+    (out.h.sum() + out.pos.sum()).backward()
+    assert torch.isfinite(out.h).all() and torch.isfinite(out.pos).all()
+    assert torch.isfinite(pos.grad).all() and torch.isfinite(h.grad).all()
+    assert all(torch.isfinite(p.grad).all() for p in layer.parameters())
+
+
+def test_out_of_place():
+    layer = EGNNConv(4, velocity=True)
+    h, pos, vel = torch.randn(3, 4), torch.randn(3, 3), torch.randn(3, 3)
+    copies = [t.clone() for t in (h, pos, vel)]
+    out = layer(h, pos, torch.tensor([[0, 1, 2], [1, 2, 0]]), vel)
+    for before, after in zip(copies, (h, pos, vel)):
+        assert torch.equal(before, after)
+    assert out.pos.data_ptr() != pos.data_ptr() and out.h.data_ptr() != h.data_ptr()
+
+
+def test_single_node_and_empty_graphs():
+    layer = EGNNConv(4, velocity=True)
+    no_edges = torch.zeros(2, 0, dtype=torch.long)
+    h, pos, vel = torch.randn(1, 4), torch.randn(1, 3), torch.randn(1, 3)
+    out = layer(h, pos, no_edges, vel)  # one node, no neighbours: only the velocity term moves it
+    assert out.h.shape == (1, 4) and torch.isfinite(out.h).all()
+    w = layer.block
+    speed = torch.nn.functional.silu(h @ w("w_v1").t() + w("b_v1")) @ w("w_v2").t() + w("b_v2")
+    torch.testing.assert_close(out.pos, pos + speed * vel)
+    empty = layer(torch.zeros(0, 4), torch.zeros(0, 3), no_edges, torch.zeros(0, 3))
+    assert empty.h.shape == (0, 4) and empty.pos.shape == (0, 3)
+
+
+def test_bad_input_messages():
+    layer = EGNNConv(4, edge_channels=2, velocity=True)
+    h, pos, vel = torch.randn(3, 4), torch.randn(3, 3), torch.randn(3, 3)
+    ei, attr = torch.tensor([[0, 1], [1, 2]]), torch.randn(2, 2)
+    with pytest.raises(FieldTypeError, match=r"h: expected features of shape \[num_nodes, 4\]"):
+        layer(torch.randn(3, 5), pos, ei, vel, attr)
+    with pytest.raises(FieldTypeError, match="positions"):
+        layer(h, torch.randn(3, 2), ei, vel, attr)
+    with pytest.raises(FieldTypeError, match="edge_attr"):
+        layer(h, pos, ei, vel, torch.randn(2, 3))
+    with pytest.raises(FieldTypeError, match="edge_channels=2, got None"):
+        layer(h, pos, ei, vel)
+    with pytest.raises(ValueError, match="pos contains non-finite"):
+        layer(h, torch.tensor([[0.0, float("nan"), 0.0]] * 3), ei, vel, attr)
+    with pytest.raises(ValueError, match="refers to node 7"):
+        layer(h, pos, torch.tensor([[0, 7], [1, 2]]), vel, attr)
+    with pytest.raises(ValueError, match="velocity=True, got None"):
+        layer(h, pos, ei, None, attr)
+    with pytest.raises(ValueError, match="residual=True needs out_channels"):
+        EGNNConv(4, 5)
+    with pytest.raises(ValueError, match="aggregation must be"):
+        EGNNConv(4, coords_aggregation="max")
