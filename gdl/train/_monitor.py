@@ -19,21 +19,6 @@ from typing import Dict, List
 import torch
 
 
-def _make_batch(cls, values: dict):
-    from torch_geometric.data import Batch, Data
-
-    clean = {k: v for k, v in values.items() if v is not None}
-    if issubclass(cls, Batch):
-        out = Batch(**clean)
-        if "ptr" in clean:
-            out._num_graphs = clean["ptr"].numel() - 1
-        return out
-    try:
-        return cls(**clean)
-    except TypeError:
-        return Data(**clean)
-
-
 class EquivarianceMonitor:
     """Runs the checker with the task's symmetry; see the module docstring."""
 
@@ -131,50 +116,30 @@ class EquivarianceMonitor:
         return result
 
     def _transformed_metric(self, model, batches) -> dict:
-        """metric(f(g·x), g·y) averaged over random elements of every symmetry vs metric(f(x), y)."""
-        from gdl.testing._sample import build_sample, declared_types
-        from gdl.testing._symmetries import derive_symmetries
+        """metric(f(g·x), g·y) over random elements of every symmetry vs metric(f(x), y) (``gdl.testing.transformed_samples``)."""
+        from gdl.testing import transformed_samples
 
         metric = self.task.metric
         plain = torch.zeros(2, dtype=torch.float64)
         moved = torch.zeros(2, dtype=torch.float64)
-        device = next(iter(model.parameters())).device
+        in_type = getattr(model, "in_type", None)
+        types = dict(in_type) if isinstance(in_type, dict) else {}
+        types.update(self.task.target_types)  # move the targets with the inputs
+        symmetry = self._symmetry(model)
         for i, batch in enumerate(batches):
-            in_type, out_type = declared_types(model, None, None)
-            types = dict(in_type) if isinstance(in_type, dict) else {}
-            types.update(self.task.target_types)
-            sample = build_sample(model, (batch,), types, dtype=self.dtype, device=device)
-            symmetry = self._symmetry(model)
-            if symmetry is None:
-                from gdl.testing._sample import output_types
-
-                syms = derive_symmetries(sample, output_types(out_type))
-            else:
-                syms = list(symmetry) if isinstance(symmetry, (list, tuple)) else [symmetry]
             s, c = metric.fn(self.task.run_forward(model, batch), batch)
             plain += torch.tensor([float(s), float(c)], dtype=torch.float64)
-            for sym in syms:
-                if not sym.applies_to(sample, {}):
-                    continue
-                els = sym.elements(sample, n_grid=0, n_random=max(1, self.config.elements), seed=1000 + i, device=device)
-                labels = els.labels
-                keep = [j for j, lab in enumerate(labels) if lab.startswith("random")] or list(range(len(labels)))
-                values64 = {k: (v.to(torch.float64) if isinstance(v, torch.Tensor) and v.is_floating_point() else v)
-                            for k, v in sample.values.items()}
-                k = len(labels)
-                copies = {n: (v.unsqueeze(0).expand(k, *v.shape) if isinstance(v, torch.Tensor) else v) for n, v in values64.items()}
-                transformed = sym.act_inputs(els.values, sample, copies)
-                for j in keep:
-                    vals = {n: (v[j].to(self.dtype) if isinstance(v, torch.Tensor) and v.is_floating_point()
-                                else (v[j] if isinstance(v, torch.Tensor) else v)) for n, v in transformed.items()}
-                    data = _make_batch(sample.data_cls, vals)
-                    s, c = metric.fn(self.task.run_forward(model, data), data)
-                    moved += torch.tensor([float(s), float(c)], dtype=torch.float64)
+            samples = transformed_samples(model, batch, symmetry=symmetry, n_random=max(1, self.config.elements),
+                                          n_grid=0, seed=1000 + i, in_type=types)
+            for _, label, args in samples:
+                if not label.startswith("random"):
+                    continue  # the generators are in the error table already; average over random elements
+                s, c = metric.fn(self.task.run_forward(model, args[0]), args[0])
+                moved += torch.tensor([float(s), float(c)], dtype=torch.float64)
         untransformed = (plain[0] / plain[1]).item()
         transformed_value = (moved[0] / moved[1]).item() if moved[1] > 0 else float("nan")
-        scale = max(abs(untransformed), 1e-300)
         return {
             "metric_untransformed": untransformed,
             "metric_transformed": transformed_value,
-            "metric_relative_difference": abs(transformed_value - untransformed) / scale,
+            "metric_relative_difference": abs(transformed_value - untransformed) / max(abs(untransformed), 1e-300),
         }

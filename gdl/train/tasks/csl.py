@@ -14,10 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gdl.groups import FieldType, Symmetric
 from gdl.train._task import Metric, ModelSpec, Task, register_task
-
-NODE_SCALARS = Symmetric(41)  # CSL graphs have 41 nodes; features are invariant under relabelling
 
 
 def csl_datasets(root=None, fold: int = 0, num_folds: int = 5, split_seed: int = 0, pe_steps: int = 20):
@@ -34,8 +31,9 @@ def csl_datasets(root=None, fold: int = 0, num_folds: int = 5, split_seed: int =
 
 
 class CSLClassifier(nn.Module):
-    """GIN graph classifier: h⁰ = 1 (plain) or the random-walk PE; L GIN layers
-    h ← MLP((1 + ε) h_i + Σ_j h_j); sum readout over nodes of every layer; linear head → 10 logits.
+    """GIN graph classifier (Xu et al. 2019) from ``gdl.nn.graph``: h⁰ = 1 (plain) or the
+    random-walk PE; L ``GINConv`` layers h ← MLP((1 + ε) h_i + Σ_j h_j); a sum ``GraphReadout`` of
+    every layer (the GIN paper's jumping readout); a linear head → 10 logits.
 
     Input: a PyG ``Batch`` with ``edge_index``, ``batch`` and (if ``positional_encoding``)
     ``random_walk_pe`` [N, pe_steps]; output: logits [num_graphs, 10], invariant under node
@@ -45,19 +43,15 @@ class CSLClassifier(nn.Module):
     def __init__(self, positional_encoding: bool = False, hidden_channels: int = 64, num_layers: int = 4,
                  pe_steps: int = 20, num_classes: int = 10):
         super().__init__()
-        from torch_geometric.nn import GINConv
+        from gdl.nn.graph import GINConv, GraphReadout, node_feature_type
 
         self.positional_encoding = positional_encoding
         in_channels = pe_steps if positional_encoding else 1
-        self.in_type = {"random_walk_pe": FieldType(NODE_SCALARS, NODE_SCALARS.trivial_rep(pe_steps))} \
-            if positional_encoding else {}
-        self.out_type = FieldType(NODE_SCALARS, NODE_SCALARS.trivial_rep(num_classes))
+        self.in_type = {"random_walk_pe": node_feature_type(pe_steps)} if positional_encoding else {}
+        self.out_type = node_feature_type(num_classes)
         self.encoder = nn.Linear(in_channels, hidden_channels)
-        self.layers = nn.ModuleList(
-            GINConv(nn.Sequential(nn.Linear(hidden_channels, hidden_channels), nn.BatchNorm1d(hidden_channels),
-                                  nn.ReLU(), nn.Linear(hidden_channels, hidden_channels)), train_eps=True)
-            for _ in range(num_layers)
-        )
+        self.layers = nn.ModuleList(GINConv(hidden_channels) for _ in range(num_layers))
+        self.readout = GraphReadout(hidden_channels, reduce="sum")
         self.head = nn.Linear(hidden_channels * (num_layers + 1), num_classes)
 
     def forward(self, data):
@@ -69,12 +63,10 @@ class CSLClassifier(nn.Module):
         else:
             x = torch.ones(num_nodes, 1, dtype=self.encoder.weight.dtype, device=self.encoder.weight.device)
         h = torch.relu(self.encoder(x))
-        readouts = [h]
+        pooled = [self.readout(h, batch, num_graphs)]
         for layer in self.layers:
             h = torch.relu(layer(h, data.edge_index))
-            readouts.append(h)
-        pooled = [torch.zeros(num_graphs, r.shape[1], dtype=r.dtype, device=r.device).index_add_(0, batch, r)
-                  for r in readouts]
+            pooled.append(self.readout(h, batch, num_graphs))
         return self.head(torch.cat(pooled, dim=1))
 
 
