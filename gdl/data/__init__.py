@@ -6,13 +6,13 @@ is named by a hash of its generation parameters, so a change of parameters regen
 from gdl.data._home import gdl_home
 from gdl.data.charged_particles import ChargedParticlesConfig, simulate_charged_particles
 from gdl.data.csl import CSL, CSL_SKIPS, circular_skip_link_graph
-from gdl.data.nbody import NBodyCharged, generate_nbody_split
+from gdl.data.nbody import NBodyCharged, baseline_errors, generate_nbody_split
 from gdl.data.splits import stratified_folds
 from gdl.data.transforms import Center, LaplacianEigenPE, RandomWalkPE
 
 __all__ = [
     "gdl_home",
-    "NBodyCharged", "generate_nbody_split", "ChargedParticlesConfig", "simulate_charged_particles",
+    "NBodyCharged", "generate_nbody_split", "baseline_errors", "ChargedParticlesConfig", "simulate_charged_particles",
     "CSL", "CSL_SKIPS", "circular_skip_link_graph", "stratified_folds",
     "RandomWalkPE", "LaplacianEigenPE", "Center",
 ]

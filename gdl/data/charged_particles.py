@@ -97,6 +97,19 @@ def draw_initial_conditions(
     return as_tensor(charges), as_tensor(pos).transpose(1, 2).contiguous(), as_tensor(vel).transpose(1, 2).contiguous()
 
 
+def skip_trajectories(rng: np.random.RandomState, num_trajectories: int, config: ChargedParticlesConfig = ChargedParticlesConfig()) -> None:
+    """Advance ``rng`` past ``num_trajectories`` trajectories' draws (as :func:`draw_initial_conditions`), cheaply.
+
+    Per trajectory the draws are n uniforms (the charges) then 2 d n + 2 · frames · d n normals;
+    the legacy normal generator yields the same sequence however the normals are chunked.
+    """
+    n, d = config.num_particles, config.dim
+    normals = 2 * d * n + 2 * config.num_saved_frames * d * n
+    for _ in range(num_trajectories):
+        rng.random_sample(n)
+        rng.standard_normal(normals)
+
+
 def reflect_into_box(pos: torch.Tensor, vel: torch.Tensor, box_size: float) -> Tuple[torch.Tensor, torch.Tensor]:
     """Elastic reflection at the walls ±box_size: x > L ↦ 2L − x with v ↦ −|v|; x < −L ↦ −2L − x with v ↦ |v|."""
     over, under = pos > box_size, pos < -box_size

@@ -34,7 +34,12 @@ import torch
 from torch_geometric.data import Data, InMemoryDataset
 
 from gdl.data._home import config_hash, dataset_root, hook_repr
-from gdl.data.charged_particles import ChargedParticlesConfig, draw_initial_conditions, simulate_charged_particles
+from gdl.data.charged_particles import (
+    ChargedParticlesConfig,
+    draw_initial_conditions,
+    simulate_charged_particles,
+    skip_trajectories,
+)
 from gdl.nn.graph.builders import fully_connected_graph
 
 __all__ = ["NBodyCharged", "generate_nbody_split", "baseline_errors"]
@@ -51,7 +56,9 @@ def _check_split(split: str) -> None:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
 
 
-def _split_rng(stream: str, seed: int, split: str, count: int) -> np.random.RandomState:
+def _split_rng(
+    stream: str, seed: int, split: str, count: int, config: ChargedParticlesConfig = ChargedParticlesConfig()
+) -> np.random.RandomState:
     """A legacy ``RandomState`` positioned at the first trajectory of ``split``."""
     if stream == "egnn":
         block = EGNN_STREAM_BLOCKS[split]
@@ -62,7 +69,7 @@ def _split_rng(stream: str, seed: int, split: str, count: int) -> np.random.Rand
             )
         rng = np.random.RandomState(seed)
         skip = sum(EGNN_STREAM_BLOCKS[s] for s in SPLITS[: SPLITS.index(split)])
-        draw_initial_conditions(rng, skip)  # fast-forward: same draws, no integration
+        skip_trajectories(rng, skip, config)  # fast-forward: the same draws, no integration
         return rng
     if stream == "per_split":
         bit_generator = np.random.MT19937(np.random.SeedSequence([seed, SPLITS.index(split)]))
@@ -87,7 +94,7 @@ def generate_nbody_split(
         raise ValueError(f"num_{split} must be an int >= 1, got {count!r}")
     if not 0 <= input_frame < target_frame:
         raise ValueError(f"need 0 <= input_frame < target_frame, got {input_frame} and {target_frame}")
-    rng = _split_rng(stream, seed, split, count)
+    rng = _split_rng(stream, seed, split, count, config)
     charges, pos0, vel0 = draw_initial_conditions(rng, count, config)
     pos, vel = simulate_charged_particles(charges, pos0, vel0, [input_frame, target_frame], config, progress=progress)
     return {"pos": pos[:, 0], "vel": vel[:, 0], "y": pos[:, 1], "target_vel": vel[:, 1], "charges": charges}
