@@ -177,6 +177,8 @@ class Trainer:
         self.monitor_seconds = self.monitor_cpu_seconds = 0.0
         if _resume_state is not None:
             self._load_state(_resume_state)
+            if self.dist.is_main:  # --epochs may have extended the run: keep config.yaml in step
+                write_text_atomic(self.run_dir / "config.yaml", config.to_yaml())
         elif self.dist.is_main:
             write_text_atomic(self.run_dir / "config.yaml", config.to_yaml())
             self.logger.rewrite([])
