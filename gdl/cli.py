@@ -133,7 +133,7 @@ def _overrides(items: List[str]) -> dict:
 
 def cmd_train(args) -> int:
     from gdl.train import Trainer
-    from gdl.train._config import load_config, merge
+    from gdl.train._config import merge, read_config_file
 
     if args.resume is not None:
         extra = [name for name in ("model", "config", "seed", "device", "dtype", "batch_size", "lr", "run_dir")
@@ -147,7 +147,7 @@ def cmd_train(args) -> int:
     else:
         values: dict = {}
         if args.config is not None:
-            values = _raw_yaml(args.config)
+            values = read_config_file(args.config)
         values = merge(values, _overrides(args.set))
         flags = {"task": args.task, "model": args.model, "epochs": args.epochs, "seed": args.seed,
                  "device": args.device, "dtype": args.dtype, "batch_size": args.batch_size}
@@ -165,23 +165,6 @@ def cmd_train(args) -> int:
     if trainer.dist.is_main:
         print(f"results: {trainer.run_dir / 'results.md'}")
     return 1 if results.get("stopped") else 0
-
-
-def _raw_yaml(path: Path) -> dict:
-    """The config file as a dict (checked strictly once merged with the flags)."""
-    import yaml
-
-    from gdl.train import ConfigError
-
-    try:
-        values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
-    if not isinstance(values, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of config keys, got {type(values).__name__}")
-    return values
 
 
 def cmd_check(args) -> int:

@@ -151,6 +151,22 @@ def config_from_dict(values: dict) -> TrainConfig:
     return config
 
 
+def read_config_file(path) -> dict:
+    """The YAML file as a dict of config keys (validated when resolved, so task defaults still apply)."""
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of config keys, got {type(values).__name__}")
+    return values
+
+
 def load_config(path) -> TrainConfig:
     """Read a YAML file into a validated ``TrainConfig``."""
     path = Path(path)

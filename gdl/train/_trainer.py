@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DistributedSampler
 
 from gdl.train._checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
-from gdl.train._config import ConfigError, TrainConfig, config_from_dict, load_config, merge
+from gdl.train._config import ConfigError, TrainConfig, config_from_dict, load_config, merge, read_config_file
 from gdl.train._distributed import DistributedContext, ShardSampler, init_distributed
 from gdl.train._ema import ExponentialMovingAverage
 from gdl.train._report import plot_history, results_markdown
@@ -88,7 +88,7 @@ class Trainer:
         if config is None:
             config = {}
         if isinstance(config, (str, Path)):
-            config = load_config(config)
+            config = read_config_file(config)
         if isinstance(config, dict):
             config = resolve_config(config, task)
         self.task = task if task is not None else get_task(config.task)

@@ -60,3 +60,15 @@ def test_model_default_learning_rate_is_used():
     from gdl.train import get_task
 
     assert get_task("nbody").models["egnn"].lr == 5e-4 and get_task("nbody").models["tfn"].lr == 1e-3
+
+
+def test_config_file_keeps_the_task_defaults(tmp_path):
+    from gdl.train._config import read_config_file
+
+    path = tmp_path / "c.yaml"
+    path.write_text("task: csl\nepochs: 1\n")
+    config = resolve_config(read_config_file(path))
+    assert config.batch_size == 10 and config.model == "gin-rwpe" and config.epochs == 1  # csl's defaults
+    path.write_text("- a list\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        read_config_file(path)
