@@ -97,7 +97,9 @@ def draw_initial_conditions(
     return as_tensor(charges), as_tensor(pos).transpose(1, 2).contiguous(), as_tensor(vel).transpose(1, 2).contiguous()
 
 
-def skip_trajectories(rng: np.random.RandomState, num_trajectories: int, config: ChargedParticlesConfig = ChargedParticlesConfig()) -> None:
+def skip_trajectories(
+    rng: np.random.RandomState, num_trajectories: int, config: ChargedParticlesConfig = ChargedParticlesConfig()
+) -> None:
     """Advance ``rng`` past ``num_trajectories`` trajectories' draws (as :func:`draw_initial_conditions`), cheaply.
 
     Per trajectory the draws are n uniforms (the charges) then 2 d n + 2 · frames · d n normals;

@@ -237,7 +237,10 @@ def baseline_errors(train: Dict[str, torch.Tensor], test: Dict[str, torch.Tensor
     x, v, y = (test[k].to(torch.float64) for k in ("pos", "vel", "y"))
     x_tr, v_tr, y_tr = (train[k].to(torch.float64) for k in ("pos", "vel", "y"))
     t_fit = float(((y_tr - x_tr) * v_tr).sum() / (v_tr * v_tr).sum())
-    features = lambda a, b: torch.cat([a, b, torch.ones_like(a[..., :1])], -1).reshape(-1, 2 * a.shape[-1] + 1)  # noqa: E731
+
+    def features(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:  # rows [x, v, 1], one per particle
+        return torch.cat([a, b, torch.ones_like(a[..., :1])], -1).reshape(-1, 2 * a.shape[-1] + 1)
+
     weights = torch.linalg.lstsq(features(x_tr, v_tr), y_tr.reshape(-1, y_tr.shape[-1])).solution
     return {
         "static": mse(x, y),

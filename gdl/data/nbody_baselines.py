@@ -20,7 +20,10 @@ from gdl.data.nbody import EGNN_SEED, NBodyCharged, baseline_errors, generate_nb
 
 
 def symmetry_gap(
-    num_test: int = 2000, num_elements: int = 3, seed: int = 0, config: ChargedParticlesConfig = ChargedParticlesConfig()
+    num_test: int = 2000,
+    num_elements: int = 3,
+    seed: int = 0,
+    config: ChargedParticlesConfig = ChargedParticlesConfig(),
 ) -> Dict[str, float]:
     """How far the task's target map s = (x, v, q) at frame 30 ↦ x at frame 40 is from E(3)-equivariant.
 
@@ -72,7 +75,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--seed", type=int, default=EGNN_SEED)
     parser.add_argument("--stream", default="egnn", choices=["egnn", "per_split"])
     parser.add_argument("--seeds", type=int, default=0, help="repeat over per_split seeds 0..K-1 and summarise")
-    parser.add_argument("--orbit", type=int, default=0, help="symmetry gap of the target map over K random O(3) elements")
+    parser.add_argument("--orbit", type=int, default=0,
+                        help="symmetry gap of the target map over K random O(3) elements")
     parser.add_argument("--root", default=None, help="cache folder (default: $GDL_HOME/nbody_charged)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)

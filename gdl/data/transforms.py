@@ -172,7 +172,8 @@ class LaplacianEigenPE(BaseTransform):
 
     def __repr__(self) -> str:
         return (
-            f"{self.__class__.__name__}(k={self.k}, mode={self.mode!r}, include_eigenvalues={self.include_eigenvalues}, "
+            f"{self.__class__.__name__}(k={self.k}, mode={self.mode!r}, "
+            f"include_eigenvalues={self.include_eigenvalues}, "
             f"tol={self.tol}, attr_name={self.attr_name!r})"
         )
 

@@ -113,7 +113,8 @@ def test_laplacian_pe_pads_small_graphs():
     assert not bool(pe[:, 1:4].any()) and not bool(pe[:, 5:].any())
     single = LaplacianEigenPE(3)(Data(edge_index=torch.zeros(2, 0, dtype=torch.long), num_nodes=1))
     assert single.laplacian_eigen_pe.shape == (1, 3)
-    assert RandomWalkPE(3)(Data(edge_index=torch.zeros(2, 0, dtype=torch.long), num_nodes=1)).random_walk_pe.shape == (1, 3)
+    lonely = Data(edge_index=torch.zeros(2, 0, dtype=torch.long), num_nodes=1)
+    assert RandomWalkPE(3)(lonely).random_walk_pe.shape == (1, 3)
 
 
 def test_center_is_per_graph_and_translation_invariant():

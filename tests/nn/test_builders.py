@@ -2,7 +2,6 @@
 import itertools
 
 import networkx as nx
-import numpy as np
 import pytest
 import torch
 from hypothesis import given
@@ -181,7 +180,8 @@ def test_no_gradient_needed_and_float32_works():
     pos = torch.randn(10, 3, requires_grad=True)
     edge_index = radius_graph(pos, 2.0)
     assert not edge_index.requires_grad and edge_index.dtype == torch.long
-    assert edge_list(knn_graph(pos, 2)) == brute_force_neighbours(pos.detach().double(), torch.zeros(10, dtype=torch.long), False, k=2)
+    one_graph = torch.zeros(10, dtype=torch.long)
+    assert edge_list(knn_graph(pos, 2)) == brute_force_neighbours(pos.detach().double(), one_graph, False, k=2)
 
 
 # ----------------------------------------------------------------------------- bad input

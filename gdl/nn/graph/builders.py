@@ -61,7 +61,11 @@ def _check_pos(pos: torch.Tensor) -> torch.Tensor:
 
 
 def _group_by_graph(batch: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Nodes sorted by graph (stable): ``order`` (sorted position → node), ``ptr`` (CSR offsets), ``graph_of`` (per sorted node)."""
+    """Nodes sorted by graph (stable).
+
+    Returns ``order`` (sorted position → node), ``ptr`` (CSR offsets per graph) and ``graph_of``
+    (graph id per sorted position).
+    """
     order = torch.argsort(batch, stable=True)
     graph_of = batch[order]
     num_graphs = int(graph_of[-1]) + 1 if graph_of.numel() else 0
@@ -72,7 +76,7 @@ def _group_by_graph(batch: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, to
 
 
 def _candidate_chunks(batch: torch.Tensor):
-    """Yield (targets [T], candidates [T, M], valid [T, M]) in sorted-node coordinates.
+    """Yield (order [N], targets [T], candidates [T, M], valid [T, M]) in sorted-node coordinates.
 
     Row t lists every node of the target's graph (padded to the largest graph in the chunk,
     ``valid`` marks real entries), in increasing sorted position, i.e. increasing node index
@@ -123,7 +127,8 @@ def fully_connected_graph(
     """
     if isinstance(batch_or_num_nodes, bool) or not isinstance(batch_or_num_nodes, (int, torch.Tensor)):
         raise TypeError(
-            f"fully_connected_graph: expected a number of nodes (int) or a batch vector, got {type(batch_or_num_nodes).__name__}"
+            "fully_connected_graph: expected a number of nodes (int) or a batch vector, "
+            f"got {type(batch_or_num_nodes).__name__}"
         )
     if isinstance(batch_or_num_nodes, int):
         if batch_or_num_nodes < 0:
