@@ -1,1 +1,1 @@
-"""Benchmarks: commands that measure speed, run as python -m gdl.benchmarks.<name>."""
+"""Speed benchmarks (commands, not tests): ``python -m gdl.benchmarks.nbody_speed``."""
