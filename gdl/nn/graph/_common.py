@@ -6,7 +6,7 @@ torch-scatter), whose backward is a gather.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 
@@ -74,6 +74,35 @@ def inverse_degree(index: torch.Tensor, num_segments: int, dtype: torch.dtype) -
     """1 / max(1, #{e: index[e] = i}) as a [num_segments, 1] column (mean of an empty set is 0)."""
     count = torch.bincount(index, minlength=num_segments).clamp_(min=1)
     return count.to(dtype).reciprocal_().unsqueeze(1)
+
+
+class EdgeStructure(NamedTuple):
+    """Per-batch edge bookkeeping, computed once and shared by the layers of a model.
+
+    ``degree`` > 0 when the edges are sorted by target with the same number of incoming edges
+    at every node (e.g. batched fully connected graphs): then sums over a node's neighbours are
+    reshapes and reductions instead of scatters. 0 otherwise.
+    """
+
+    source: torch.Tensor
+    target: torch.Tensor
+    inv_deg: torch.Tensor  # [N, 1]
+    degree: int
+
+
+def edge_structure(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype) -> EdgeStructure:
+    source, target = edge_index[0], edge_index[1]
+    return EdgeStructure(source, target, inverse_degree(target, num_nodes, dtype), sorted_regular_degree(target, num_nodes))
+
+
+def sorted_regular_degree(target: torch.Tensor, num_nodes: int) -> int:
+    """d if ``target`` = [0]*d + [1]*d + … + [N−1]*d (d ≥ 1), else 0."""
+    num_edges = target.shape[0]
+    if num_nodes == 0 or num_edges == 0 or num_edges % num_nodes:
+        return 0
+    degree = num_edges // num_nodes
+    expected = torch.arange(num_nodes, device=target.device).repeat_interleave(degree)
+    return degree if torch.equal(target, expected.to(target.dtype)) else 0
 
 
 def safe_norm(v: torch.Tensor, keepdim: bool = True) -> torch.Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gdl.nn.graph._common import inverse_degree
+from gdl.nn.graph._common import edge_structure
 from gdl.nn.graph._egnn_conv import EGNNConv
 from gdl.nn.graph._nbody_inputs import nbody_in_type, nbody_out_type, read_nbody
 
@@ -42,9 +42,9 @@ class EGNN(nn.Module):
         diff = pos.index_select(0, target) - pos.index_select(0, source)
         edge_attr = torch.cat([charges.index_select(0, target) * charges.index_select(0, source),
                                (diff * diff).sum(-1, keepdim=True)], dim=1)
-        inv_deg = inverse_degree(target, num_nodes, pos.dtype)
+        edges = edge_structure(data.edge_index, num_nodes, pos.dtype)
         for layer in self.layers:
-            h, pos = layer.propagate_checked(h, pos, source, target, inv_deg, vel, edge_attr)
+            h, pos = layer.propagate_checked(h, pos, edges, vel, edge_attr)
         return pos
 
 

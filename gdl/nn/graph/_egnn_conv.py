@@ -14,7 +14,8 @@ from gdl.nn.graph._common import (
     check_edge_index,
     check_features,
     euclidean_group,
-    inverse_degree,
+    EdgeStructure,
+    edge_structure,
     safe_norm,
     segment_sum,
 )
@@ -141,9 +142,7 @@ class EGNNConv(nn.Module):
         elif vel is not None:
             raise ValueError("vel: this layer was built with velocity=False; build it with velocity=True to pass velocities")
         check_edge_attr(edge_attr, edge_index.shape[1], self.edge_channels)
-        source, target = edge_index[0], edge_index[1]
-        inv_deg = inverse_degree(target, num_nodes, pos.dtype)
-        return self.propagate_checked(h, pos, source, target, inv_deg, vel, edge_attr)
+        return self.propagate_checked(h, pos, edge_structure(edge_index, num_nodes, pos.dtype), vel, edge_attr)
 
     def reset_parameters(self, blocks=None) -> None:
         """Initialise as the reference: nn.Linear's default U(±1/√fan_in), φ_x's output Xavier with small gain."""
@@ -159,13 +158,12 @@ class EGNNConv(nn.Module):
         offset, numel, shape = self.layout[name]
         return self.flat[offset : offset + numel].view(shape)
 
-    def propagate_checked(self, h, pos, source, target, inv_deg, vel=None, edge_attr=None) -> EGNNOutput:
-        """The layer's maths on validated inputs (models call this once the batch is checked).
-
-        ``inv_deg`` = ``inverse_degree(target, num_nodes, dtype)``, computed once per batch.
-        """
+    def propagate_checked(self, h, pos, edges: EdgeStructure, vel=None, edge_attr=None) -> EGNNOutput:
+        """The layer's maths on validated inputs; ``edges`` = ``edge_structure(edge_index, N, dtype)``,
+        computed once per batch (models call this after checking the batch once)."""
         if self.fused and type(self.act) is nn.SiLU:
-            return self._fused(h, pos, source, target, inv_deg, vel, edge_attr)
+            return self._fused(h, pos, edges, vel, edge_attr)
+        source, target, inv_deg, _ = edges
         num_nodes, act, w = h.shape[0], self.act, self.block
         diff = pos.index_select(0, target) - pos.index_select(0, source)  # x_i − x_j
         dist2 = (diff * diff).sum(-1, keepdim=True)
@@ -200,12 +198,12 @@ class EGNNConv(nn.Module):
             out = h + out
         return EGNNOutput(out, new_pos)
 
-    def _fused(self, h, pos, source, target, inv_deg, vel, edge_attr) -> EGNNOutput:
+    def _fused(self, h, pos, edges, vel, edge_attr) -> EGNNOutput:
         config = (self.coords_clamp, self.tanh, self.normalize, self.normalize_eps,
                   self.coords_aggregation == "mean", self.message_aggregation == "mean", self.residual, self.layout)
         out, new_pos = FusedEGNNLayer.apply(
-            h, pos, vel if self.velocity else None, edge_attr if self.edge_channels else None, source, target, inv_deg,
-            config, self.flat,
+            h, pos, vel if self.velocity else None, edge_attr if self.edge_channels else None, edges.source,
+            edges.target, edges.inv_deg, edges.degree, config, self.flat,
         )
         return EGNNOutput(out, new_pos)
 

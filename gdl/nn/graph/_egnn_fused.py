@@ -26,6 +26,20 @@ def _segment_sum(src, index, num):
     return src.new_zeros((num,) + tuple(src.shape[1:])).index_add_(0, index, src)
 
 
+def _gather_target(x, target, degree):
+    """x[target] per edge; a broadcast copy when edges are sorted by target with constant degree."""
+    if degree:
+        return x.unsqueeze(1).expand(x.shape[0], degree, x.shape[1]).reshape(-1, x.shape[1])
+    return x.index_select(0, target)
+
+
+def _sum_at_target(x, target, num_nodes, degree):
+    """Σ over the edges into each node; a reduction when edges are sorted by target with constant degree."""
+    if degree:
+        return x.view(num_nodes, degree, x.shape[1]).sum(1)
+    return _segment_sum(x, target, num_nodes)
+
+
 def _views(flat, layout):
     return {name: flat[o : o + n].view(shape) for name, (o, n, shape) in layout.items()}
 
@@ -38,16 +52,24 @@ class FusedEGNNLayer(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, h, pos, vel, edge_attr, source, target, inv_deg, config, flat):
+    def forward(ctx, h, pos, vel, edge_attr, source, target, inv_deg, degree, config, flat):
         clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout = config
         p = _views(flat, layout)
         num_nodes = h.shape[0]
         silu = torch.nn.functional.silu
-        diff = pos.index_select(0, target) - pos.index_select(0, source)
+        if degree:  # edges sorted by target, constant degree: x_i and (W_i h)_i broadcast, no gather
+            num_edges = source.shape[0]
+            diff = (pos.unsqueeze(1) - pos.index_select(0, source).view(num_nodes, degree, -1)).view(num_edges, -1)
+        else:
+            diff = pos.index_select(0, target) - pos.index_select(0, source)
         dist2 = (diff * diff).sum(1, keepdim=True)
         scalars = torch.cat([dist2, edge_attr], 1) if edge_attr is not None else dist2
-        z1 = torch.addmm(p["b_1"], h, p["w_i"].t()).index_select(0, target)
-        z1 += (h @ p["w_j"].t()).index_select(0, source)
+        node_i = torch.addmm(p["b_1"], h, p["w_i"].t())
+        z1 = (h @ p["w_j"].t()).index_select(0, source)
+        if degree:
+            z1.view(num_nodes, degree, -1).add_(node_i.unsqueeze(1))
+        else:
+            z1 += node_i.index_select(0, target)
         z1.addmm_(scalars, p["w_s"].t())
         a1 = silu(z1)
         z2 = torch.addmm(p["b_2"], a1, p["w_2"].t())
@@ -64,7 +86,7 @@ class FusedEGNNLayer(torch.autograd.Function):
             norm, unit = None, diff
         trans = unit * w
         trans_c = torch.clamp(trans, -clamp, clamp) if clamp is not None else trans
-        delta = _segment_sum(trans_c, target, num_nodes)
+        delta = _sum_at_target(trans_c, target, num_nodes, degree)
         if coords_mean:
             delta *= inv_deg
         new_pos = pos + delta
@@ -75,7 +97,7 @@ class FusedEGNNLayer(torch.autograd.Function):
             new_pos.addcmul_(speed, vel)
         else:
             zv = av = speed = None
-        agg = _segment_sum(m, target, num_nodes)
+        agg = _sum_at_target(m, target, num_nodes, degree)
         if message_mean:
             agg *= inv_deg
         cat = torch.cat([h, agg], 1)
@@ -84,7 +106,7 @@ class FusedEGNNLayer(torch.autograd.Function):
         out = torch.addmm(p["b_n2"], an, p["w_n2"].t())
         if residual:
             out += h
-        ctx.config = config
+        ctx.config, ctx.degree = config, degree
         ctx.save_for_backward(h, vel, source, target, inv_deg, diff, scalars, z1, a1, z2, m, z3, a3, w, norm, unit,
                               trans, zv, av, speed, cat, zn, an, flat)
         return out, new_pos
@@ -96,6 +118,7 @@ class FusedEGNNLayer(torch.autograd.Function):
         (h, vel, source, target, inv_deg, diff, scalars, z1, a1, z2, m, z3, a3, w, norm, unit,
          trans, zv, av, speed, cat, zn, an, flat) = ctx.saved_tensors
         p = _views(flat, layout)
+        degree = ctx.degree
         g_flat = torch.empty_like(flat)
         g = _views(g_flat, layout)
         num_nodes, f = h.shape[0], h.shape[1]
@@ -116,11 +139,11 @@ class FusedEGNNLayer(torch.autograd.Function):
         g_agg = g_cat[:, f:]
         if message_mean:
             g_agg = g_agg * inv_deg
-        g_m = g_agg.index_select(0, target)
+        g_m = _gather_target(g_agg, target, degree)
 
         # coordinates x' = x + C Σ clamp(u w) + φ_v(h) v
         g_delta = grad_pos * inv_deg if coords_mean else grad_pos
-        g_trans = g_delta.index_select(0, target)
+        g_trans = _gather_target(g_delta, target, degree)
         if clamp is not None:
             g_trans.masked_fill_(trans.abs() > clamp, 0.0)
         g_w = (g_trans * unit).sum(1)
@@ -153,22 +176,24 @@ class FusedEGNNLayer(torch.autograd.Function):
         torch.mm(g_z1.t(), scalars, out=g["w_s"])
         torch.sum(g_z1, 0, out=g["b_1"])
         g_scalars = g_z1 @ p["w_s"]
-        g_node_i = _segment_sum(g_z1, target, num_nodes)
+        g_node_i = _sum_at_target(g_z1, target, num_nodes, degree)
         g_node_j = _segment_sum(g_z1, source, num_nodes)
         torch.mm(g_node_i.t(), h, out=g["w_i"])
         torch.mm(g_node_j.t(), h, out=g["w_j"])
         g_h.addmm_(g_node_i, p["w_i"]).addmm_(g_node_j, p["w_j"])
         g_edge_attr = g_scalars[:, 1:] if need[3] else None
 
-        # geometry: d² = ‖diff‖², u = diff (or diff / (‖diff‖ + ε))
-        g_diff = diff * (2 * g_scalars[:, :1])
-        if normalize:
-            denom = norm + eps
-            g_diff += g_unit / denom
-            radial = (g_unit * diff).sum(1, keepdim=True) / (denom * denom)
-            safe = torch.where(norm > 0, norm, torch.ones_like(norm))
-            g_diff -= torch.where(norm > 0, radial / safe, torch.zeros_like(norm)) * diff
-        else:
-            g_diff += g_unit
-        g_pos = grad_pos + _segment_sum(g_diff, target, num_nodes) - _segment_sum(g_diff, source, num_nodes)
-        return g_h, g_pos, g_vel, g_edge_attr, None, None, None, None, g_flat
+        # geometry: d² = ‖diff‖², u = diff (or diff / (‖diff‖ + ε)); skipped when x needs no gradient
+        g_pos = None
+        if need[1]:
+            g_diff = diff * (2 * g_scalars[:, :1])
+            if normalize:
+                denom = norm + eps
+                g_diff += g_unit / denom
+                radial = (g_unit * diff).sum(1, keepdim=True) / (denom * denom)
+                safe = torch.where(norm > 0, norm, torch.ones_like(norm))
+                g_diff -= torch.where(norm > 0, radial / safe, torch.zeros_like(norm)) * diff
+            else:
+                g_diff += g_unit
+            g_pos = grad_pos + _sum_at_target(g_diff, target, num_nodes, degree) - _segment_sum(g_diff, source, num_nodes)
+        return g_h, g_pos, g_vel, g_edge_attr, None, None, None, None, None, g_flat
