@@ -20,7 +20,7 @@ from gdl.nn.graph._common import (
     segment_sum,
 )
 
-from gdl.nn.graph._egnn_fused import FusedEGNNLayer
+from gdl.nn.graph._egnn_fused import FusedEGNNLayer, ParameterViews
 
 
 class EGNNOutput(NamedTuple):
@@ -113,7 +113,9 @@ class EGNNConv(nn.Module):
             numel = shape[0] * (shape[1] if len(shape) > 1 else 1)
             self.layout[name] = (offset, numel, shape)
             offset += numel
+        self.layout["w_ij"] = (0, 2 * hid * f, (2 * hid, f))  # [W_i; W_j], adjacent blocks (fused path)
         self.flat = nn.Parameter(torch.empty(offset))
+        self._views = ParameterViews()
         self.reset_parameters(blocks)
         self.act = activation()
 
@@ -200,7 +202,8 @@ class EGNNConv(nn.Module):
 
     def _fused(self, h, pos, edges, vel, edge_attr) -> EGNNOutput:
         config = (self.coords_clamp, self.tanh, self.normalize, self.normalize_eps,
-                  self.coords_aggregation == "mean", self.message_aggregation == "mean", self.residual, self.layout)
+                  self.coords_aggregation == "mean", self.message_aggregation == "mean", self.residual, self.layout,
+                  self._views)
         out, new_pos = FusedEGNNLayer.apply(
             h, pos, vel if self.velocity else None, edge_attr if self.edge_channels else None, edges.source,
             edges.target, edges.inv_deg, edges.degree, config, self.flat,

@@ -41,7 +41,33 @@ def _sum_at_target(x, target, num_nodes, degree):
 
 
 def _views(flat, layout):
-    return {name: flat[o : o + n].view(shape) for name, (o, n, shape) in layout.items()}
+    """{name: view of ``flat``} for a layout name → (offset, numel, shape); blocks are contiguous and
+    in order, except the alias ``w_ij`` = [w_i; w_j]."""
+    names = [k for k in layout if k != "w_ij"]
+    parts = flat.split([layout[k][1] for k in names])
+    views = {k: t.view(layout[k][2]) for k, t in zip(names, parts)}
+    if "w_ij" in layout:
+        views["w_ij"] = flat[: layout["w_ij"][1]].view(layout["w_ij"][2])
+    return views
+
+
+class ParameterViews:
+    """Caches the block views of a flat parameter (its storage survives in-place optimizer updates)."""
+
+    def __init__(self):
+        self.key, self.views = None, None
+
+    def __call__(self, flat, layout):
+        key = (flat.data_ptr(), flat.dtype, flat.device, flat.shape)
+        if key != self.key:
+            self.key, self.views = key, _views(flat.detach(), layout)
+        return self.views
+
+    def __getstate__(self):  # never pickle or deep-copy cached views
+        return {"key": None, "views": None}
+
+    def __setstate__(self, state):
+        self.key, self.views = None, None
 
 
 class FusedEGNNLayer(torch.autograd.Function):
@@ -53,8 +79,8 @@ class FusedEGNNLayer(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, h, pos, vel, edge_attr, source, target, inv_deg, degree, config, flat):
-        clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout = config
-        p = _views(flat, layout)
+        clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout, cache = config
+        p = cache(flat, layout)
         num_nodes = h.shape[0]
         silu = torch.nn.functional.silu
         if degree:  # edges sorted by target, constant degree: x_i and (W_i h)_i broadcast, no gather
@@ -64,10 +90,12 @@ class FusedEGNNLayer(torch.autograd.Function):
             diff = pos.index_select(0, target) - pos.index_select(0, source)
         dist2 = (diff * diff).sum(1, keepdim=True)
         scalars = torch.cat([dist2, edge_attr], 1) if edge_attr is not None else dist2
-        node_i = torch.addmm(p["b_1"], h, p["w_i"].t())
-        z1 = (h @ p["w_j"].t()).index_select(0, source)
+        hidden = p["b_1"].shape[0]
+        node = h @ p["w_ij"].t()  # [W_i h | W_j h], one matmul for both blocks
+        node_i = node[:, :hidden].add_(p["b_1"])
+        z1 = node[:, hidden:].index_select(0, source)
         if degree:
-            z1.view(num_nodes, degree, -1).add_(node_i.unsqueeze(1))
+            z1.view(num_nodes, degree, hidden).add_(node_i.unsqueeze(1))
         else:
             z1 += node_i.index_select(0, target)
         z1.addmm_(scalars, p["w_s"].t())
@@ -114,10 +142,10 @@ class FusedEGNNLayer(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out, grad_pos):
-        clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout = ctx.config
+        clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout, cache = ctx.config
         (h, vel, source, target, inv_deg, diff, scalars, z1, a1, z2, m, z3, a3, w, norm, unit,
          trans, zv, av, speed, cat, zn, an, flat) = ctx.saved_tensors
-        p = _views(flat, layout)
+        p = cache(flat, layout)
         degree = ctx.degree
         g_flat = torch.empty_like(flat)
         g = _views(g_flat, layout)
@@ -139,7 +167,6 @@ class FusedEGNNLayer(torch.autograd.Function):
         g_agg = g_cat[:, f:]
         if message_mean:
             g_agg = g_agg * inv_deg
-        g_m = _gather_target(g_agg, target, degree)
 
         # coordinates x' = x + C Σ clamp(u w) + φ_v(h) v
         g_delta = grad_pos * inv_deg if coords_mean else grad_pos
@@ -154,7 +181,11 @@ class FusedEGNNLayer(torch.autograd.Function):
         g_z3 = _silu_backward(torch.outer(g_w, p["w_4"][0]), z3)
         torch.mm(g_z3.t(), m, out=g["w_3"])
         torch.sum(g_z3, 0, out=g["b_3"])
-        g_m.addmm_(g_z3, p["w_3"])
+        if degree:  # g_m = g_agg[target] + g_z3 W_3, the first term broadcast
+            g_m = g_z3 @ p["w_3"]
+            g_m.view(num_nodes, degree, -1).add_(g_agg.unsqueeze(1))
+        else:
+            g_m = g_agg.index_select(0, target).addmm_(g_z3, p["w_3"])
 
         g_vel = None
         if vel is not None:
@@ -176,11 +207,12 @@ class FusedEGNNLayer(torch.autograd.Function):
         torch.mm(g_z1.t(), scalars, out=g["w_s"])
         torch.sum(g_z1, 0, out=g["b_1"])
         g_scalars = g_z1 @ p["w_s"]
-        g_node_i = _sum_at_target(g_z1, target, num_nodes, degree)
-        g_node_j = _segment_sum(g_z1, source, num_nodes)
-        torch.mm(g_node_i.t(), h, out=g["w_i"])
-        torch.mm(g_node_j.t(), h, out=g["w_j"])
-        g_h.addmm_(g_node_i, p["w_i"]).addmm_(g_node_j, p["w_j"])
+        hidden = g_z1.shape[1]
+        g_node = g_z1.new_empty(num_nodes, 2 * hidden)  # [Σ_target g_z1 | Σ_source g_z1]
+        g_node[:, :hidden] = _sum_at_target(g_z1, target, num_nodes, degree)
+        g_node[:, hidden:].zero_().index_add_(0, source, g_z1)
+        torch.mm(g_node.t(), h, out=g["w_ij"])
+        g_h.addmm_(g_node, p["w_ij"])
         g_edge_attr = g_scalars[:, 1:] if need[3] else None
 
         # geometry: d² = ‖diff‖², u = diff (or diff / (‖diff‖ + ε)); skipped when x needs no gradient
