@@ -29,7 +29,7 @@ import torch
 from gdl.nn.graph import SEGNN, TFN, EGNN, fully_connected_graph
 
 
-def nbody_batch(batch_size: int, seed: int = 0):
+def nbody_batch(batch_size: int, seed: int = 0, dtype: torch.dtype = torch.float32):
     """A PyG batch of ``batch_size`` charged 5-body systems from gdl's simulator (frame 30 → 40)."""
     from torch_geometric.data import Batch, Data
 
@@ -38,8 +38,8 @@ def nbody_batch(batch_size: int, seed: int = 0):
     d = generate_nbody_split("test", count=batch_size, seed=seed, stream="per_split", progress=False)
     n = d["pos"].shape[1]
     edge_index = fully_connected_graph(n)
-    graphs = [Data(pos=d["pos"][g].float(), vel=d["vel"][g].float(), charges=d["charges"][g].float(),
-                   y=d["y"][g].float(), edge_index=edge_index) for g in range(batch_size)]
+    graphs = [Data(pos=d["pos"][g].to(dtype), vel=d["vel"][g].to(dtype), charges=d["charges"][g].to(dtype),
+                   y=d["y"][g].to(dtype), edge_index=edge_index) for g in range(batch_size)]
     return Batch.from_data_list(graphs)
 
 
