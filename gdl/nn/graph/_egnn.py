@@ -43,8 +43,9 @@ class EGNN(nn.Module):
         edge_attr = torch.cat([charges.index_select(0, target) * charges.index_select(0, source),
                                (diff * diff).sum(-1, keepdim=True)], dim=1)
         edges = edge_structure(data.edge_index, num_nodes, pos.dtype)
-        for layer in self.layers:
-            h, pos = layer.propagate_checked(h, pos, edges, vel, edge_attr)
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):  # the last layer's h' is never read: skip its φ_h
+            h, pos = layer.propagate_checked(h, pos, edges, vel, edge_attr, update_features=i < last)
         return pos
 
 

@@ -160,11 +160,13 @@ class EGNNConv(nn.Module):
         offset, numel, shape = self.layout[name]
         return self.flat[offset : offset + numel].view(shape)
 
-    def propagate_checked(self, h, pos, edges: EdgeStructure, vel=None, edge_attr=None) -> EGNNOutput:
+    def propagate_checked(self, h, pos, edges: EdgeStructure, vel=None, edge_attr=None,
+                          update_features: bool = True) -> EGNNOutput:
         """The layer's maths on validated inputs; ``edges`` = ``edge_structure(edge_index, N, dtype)``,
-        computed once per batch (models call this after checking the batch once)."""
+        computed once per batch (models call this after checking the batch once).
+        ``update_features=False`` skips φ_h and returns ``h=None`` (for a model's last layer)."""
         if self.fused and type(self.act) is nn.SiLU:
-            return self._fused(h, pos, edges, vel, edge_attr)
+            return self._fused(h, pos, edges, vel, edge_attr, update_features)
         source, target, inv_deg, _ = edges
         num_nodes, act, w = h.shape[0], self.act, self.block
         diff = pos.index_select(0, target) - pos.index_select(0, source)  # x_i − x_j
@@ -192,6 +194,8 @@ class EGNNConv(nn.Module):
             speed = torch.mv(act(F.linear(h, w("w_v1"), w("b_v1"))), w("w_v2")[0]) + w("b_v2")  # φ_v(h_i)
             new_pos = torch.addcmul(new_pos, speed.unsqueeze(1), vel)
 
+        if not update_features:
+            return EGNNOutput(None, new_pos)
         agg = segment_sum(m, target, num_nodes)
         if self.message_aggregation == "mean":
             agg = agg * inv_deg
@@ -200,15 +204,15 @@ class EGNNConv(nn.Module):
             out = h + out
         return EGNNOutput(out, new_pos)
 
-    def _fused(self, h, pos, edges, vel, edge_attr) -> EGNNOutput:
+    def _fused(self, h, pos, edges, vel, edge_attr, update_features=True) -> EGNNOutput:
         config = (self.coords_clamp, self.tanh, self.normalize, self.normalize_eps,
                   self.coords_aggregation == "mean", self.message_aggregation == "mean", self.residual, self.layout,
                   self._views)
         out, new_pos = FusedEGNNLayer.apply(
             h, pos, vel if self.velocity else None, edge_attr if self.edge_channels else None, edges.source,
-            edges.target, edges.inv_deg, edges.degree, config, self.flat,
+            edges.target, edges.inv_deg, edges.degree, update_features, config, self.flat,
         )
-        return EGNNOutput(out, new_pos)
+        return EGNNOutput(out if update_features else None, new_pos)
 
     def extra_repr(self) -> str:
         return (

@@ -78,7 +78,7 @@ class FusedEGNNLayer(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, h, pos, vel, edge_attr, source, target, inv_deg, degree, config, flat):
+    def forward(ctx, h, pos, vel, edge_attr, source, target, inv_deg, degree, update_features, config, flat):
         clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout, cache = config
         p = cache(flat, layout)
         num_nodes = h.shape[0]
@@ -125,15 +125,19 @@ class FusedEGNNLayer(torch.autograd.Function):
             new_pos.addcmul_(speed, vel)
         else:
             zv = av = speed = None
-        agg = _sum_at_target(m, target, num_nodes, degree)
-        if message_mean:
-            agg *= inv_deg
-        cat = torch.cat([h, agg], 1)
-        zn = torch.addmm(p["b_n1"], cat, p["w_n1"].t())
-        an = silu(zn)
-        out = torch.addmm(p["b_n2"], an, p["w_n2"].t())
-        if residual:
-            out += h
+        if update_features:
+            agg = _sum_at_target(m, target, num_nodes, degree)
+            if message_mean:
+                agg *= inv_deg
+            cat = torch.cat([h, agg], 1)
+            zn = torch.addmm(p["b_n1"], cat, p["w_n1"].t())
+            an = silu(zn)
+            out = torch.addmm(p["b_n2"], an, p["w_n2"].t())
+            if residual:
+                out += h
+        else:  # the caller only reads x' (a model's last layer): skip φ_h
+            cat = zn = an = None
+            out = h.new_empty(0)
         ctx.config, ctx.degree = config, degree
         ctx.save_for_backward(h, vel, source, target, inv_deg, diff, scalars, z1, a1, z2, m, z3, a3, w, norm, unit,
                               trans, zv, av, speed, cat, zn, an, flat)
@@ -151,22 +155,25 @@ class FusedEGNNLayer(torch.autograd.Function):
         g = _views(g_flat, layout)
         num_nodes, f = h.shape[0], h.shape[1]
         need = ctx.needs_input_grad
-        if grad_out is None:
-            grad_out = h.new_zeros(num_nodes, p["w_n2"].shape[0])
         if grad_pos is None:
             grad_pos = h.new_zeros(num_nodes, diff.shape[1])
 
-        # node update h' = h + W_n2 silu(W_n1 [h, agg] + b_n1) + b_n2
-        torch.mm(grad_out.t(), an, out=g["w_n2"])
-        torch.sum(grad_out, 0, out=g["b_n2"])
-        g_zn = _silu_backward(grad_out @ p["w_n2"], zn)
-        torch.mm(g_zn.t(), cat, out=g["w_n1"])
-        torch.sum(g_zn, 0, out=g["b_n1"])
-        g_cat = g_zn @ p["w_n1"]
-        g_h = g_cat[:, :f] + grad_out if residual else g_cat[:, :f].clone()
-        g_agg = g_cat[:, f:]
-        if message_mean:
-            g_agg = g_agg * inv_deg
+        # node update h' = h + W_n2 silu(W_n1 [h, agg] + b_n1) + b_n2 (nothing to do if h' is unused)
+        if grad_out is None or grad_out.numel() == 0:
+            for name in ("w_n1", "b_n1", "w_n2", "b_n2"):
+                g[name].zero_()
+            g_h, g_agg = h.new_zeros(num_nodes, f), None
+        else:
+            torch.mm(grad_out.t(), an, out=g["w_n2"])
+            torch.sum(grad_out, 0, out=g["b_n2"])
+            g_zn = _silu_backward(grad_out @ p["w_n2"], zn)
+            torch.mm(g_zn.t(), cat, out=g["w_n1"])
+            torch.sum(g_zn, 0, out=g["b_n1"])
+            g_cat = g_zn @ p["w_n1"]
+            g_h = g_cat[:, :f] + grad_out if residual else g_cat[:, :f].clone()
+            g_agg = g_cat[:, f:]
+            if message_mean:
+                g_agg = g_agg * inv_deg
 
         # coordinates x' = x + C Σ clamp(u w) + φ_v(h) v
         g_delta = grad_pos * inv_deg if coords_mean else grad_pos
@@ -181,7 +188,9 @@ class FusedEGNNLayer(torch.autograd.Function):
         g_z3 = _silu_backward(torch.outer(g_w, p["w_4"][0]), z3)
         torch.mm(g_z3.t(), m, out=g["w_3"])
         torch.sum(g_z3, 0, out=g["b_3"])
-        if degree:  # g_m = g_agg[target] + g_z3 W_3, the first term broadcast
+        if g_agg is None:
+            g_m = g_z3 @ p["w_3"]
+        elif degree:  # g_m = g_agg[target] + g_z3 W_3, the first term broadcast
             g_m = g_z3 @ p["w_3"]
             g_m.view(num_nodes, degree, -1).add_(g_agg.unsqueeze(1))
         else:
@@ -205,12 +214,12 @@ class FusedEGNNLayer(torch.autograd.Function):
         torch.sum(g_z2, 0, out=g["b_2"])
         g_z1 = _silu_backward(g_z2 @ p["w_2"], z1)
         torch.mm(g_z1.t(), scalars, out=g["w_s"])
-        torch.sum(g_z1, 0, out=g["b_1"])
         g_scalars = g_z1 @ p["w_s"]
         hidden = g_z1.shape[1]
         g_node = g_z1.new_empty(num_nodes, 2 * hidden)  # [Σ_target g_z1 | Σ_source g_z1]
         g_node[:, :hidden] = _sum_at_target(g_z1, target, num_nodes, degree)
         g_node[:, hidden:].zero_().index_add_(0, source, g_z1)
+        torch.sum(g_node[:, :hidden], 0, out=g["b_1"])  # Σ_edges g_z1, summed per node first
         torch.mm(g_node.t(), h, out=g["w_ij"])
         g_h.addmm_(g_node, p["w_ij"])
         g_edge_attr = g_scalars[:, 1:] if need[3] else None
@@ -228,4 +237,4 @@ class FusedEGNNLayer(torch.autograd.Function):
             else:
                 g_diff += g_unit
             g_pos = grad_pos + _sum_at_target(g_diff, target, num_nodes, degree) - _segment_sum(g_diff, source, num_nodes)
-        return g_h, g_pos, g_vel, g_edge_attr, None, None, None, None, None, g_flat
+        return g_h, g_pos, g_vel, g_edge_attr, None, None, None, None, None, None, g_flat

@@ -189,3 +189,24 @@ def test_fused_fast_path_for_sorted_regular_graphs(velocity, normalize, coords_a
             results.append((out.h, out.pos) + torch.autograd.grad(out.h.sum() + out.pos.square().sum(), leaves))
         for a, b in zip(*results):
             torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("edges", ["random", "complete"])
+def test_fused_backward_when_only_positions_are_used(edges):
+    """The model's last layer: h' unused (grad None), the backward skips the node update."""
+    from gdl.nn.graph import fully_connected_graph
+
+    torch.manual_seed(0)
+    n = 10
+    edge_index = (fully_connected_graph(torch.arange(2).repeat_interleave(5)) if edges == "complete"
+                  else torch.randint(0, n, (2, 30)))
+    fused = EGNNConv(4, velocity=True, coords_init_gain=1.0).double()
+    plain = copy.deepcopy(fused)
+    plain.fused = False
+    h = torch.randn(n, 4, dtype=torch.float64, requires_grad=True)
+    pos = torch.randn(n, 3, dtype=torch.float64, requires_grad=True)
+    vel = torch.randn(n, 3, dtype=torch.float64)
+    grads = [torch.autograd.grad(layer(h, pos, edge_index, vel).pos.square().sum(), [h, pos, layer.flat])
+             for layer in (fused, plain)]
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
