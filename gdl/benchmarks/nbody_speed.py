@@ -162,6 +162,9 @@ def main(argv=None) -> Dict[str, dict]:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--models", default="egnn,tfn,segnn", help="comma-separated subset of egnn,tfn,segnn")
+    parser.add_argument("--compile", action="store_true",
+                        help="also time gdl EGNN (autograd path) under torch.compile (needs a C++ compiler; "
+                             "compilation, ~1 min, is excluded from the timings)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -176,6 +179,11 @@ def main(argv=None) -> Dict[str, dict]:
             gdl_model = EGNN()
             pairs.append(("EGNN", Contender("gdl EGNN", gdl_model, gdl_model),
                           Contender("reference EGNN_vel", ref_model, ref_forward)))
+            if args.compile:
+                plain = EGNN(fused=False)
+                compiled = torch.compile(plain, dynamic=False)
+                pairs.append(("EGNN", Contender("gdl EGNN compiled", plain, compiled),
+                              Contender("reference EGNN_vel", ref_model, ref_forward)))
         else:
             print("(EGNN skipped: pass --reference-egnn PATH)")
     if "tfn" in models:
@@ -200,8 +208,11 @@ def main(argv=None) -> Dict[str, dict]:
         for c in (ours, other):
             print(f"{name:7} {c.name:20} {c.median():8.2f} {c.median('forward'):7.2f} {c.median('backward'):7.2f} "
                   f"{c.median('optimizer'):6.2f}" + (f"   {ratio:.2f}x" if c is other else ""))
-        results[name] = {c.name: {k: c.median(k) for k in c.times} for c in (ours, other)}
-        results[name]["ratio"] = ratio
+        key = name if name not in results else f"{name} ({ours.name})"
+        results[key] = {c.name: {k: c.median(k) for k in c.times} for c in (ours, other)}
+        results[key]["ratio"] = ratio
+        for c in (ours, other):  # a later pair may reuse a contender: time it afresh
+            c.times = {k: [] for k in c.times}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

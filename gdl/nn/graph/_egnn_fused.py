@@ -20,6 +20,12 @@ import torch
 from torch.autograd.function import once_differentiable
 
 _silu_backward = torch.ops.aten.silu_backward
+_silu_backward_out = torch.ops.aten.silu_backward.grad_input
+
+
+def _silu_backward_(grad, z):
+    """silu'(z) · grad written into ``grad`` (a temporary): no fresh edge-sized buffer."""
+    return _silu_backward_out(grad, z, grad_input=grad)
 
 
 def _segment_sum(src, index, num):
@@ -166,7 +172,7 @@ class FusedEGNNLayer(torch.autograd.Function):
         else:
             torch.mm(grad_out.t(), an, out=g["w_n2"])
             torch.sum(grad_out, 0, out=g["b_n2"])
-            g_zn = _silu_backward(grad_out @ p["w_n2"], zn)
+            g_zn = _silu_backward_(grad_out @ p["w_n2"], zn)
             torch.mm(g_zn.t(), cat, out=g["w_n1"])
             torch.sum(g_zn, 0, out=g["b_n1"])
             g_cat = g_zn @ p["w_n1"]
@@ -185,7 +191,7 @@ class FusedEGNNLayer(torch.autograd.Function):
         if tanh:
             g_w = g_w * (1 - w[:, 0] * w[:, 0])
         torch.mv(a3.t(), g_w, out=g["w_4"][0])
-        g_z3 = _silu_backward(torch.outer(g_w, p["w_4"][0]), z3)
+        g_z3 = _silu_backward_(torch.outer(g_w, p["w_4"][0]), z3)
         torch.mm(g_z3.t(), m, out=g["w_3"])
         torch.sum(g_z3, 0, out=g["b_3"])
         if g_agg is None:
@@ -201,7 +207,7 @@ class FusedEGNNLayer(torch.autograd.Function):
             g_speed = (grad_pos * vel).sum(1)
             torch.mv(av.t(), g_speed, out=g["w_v2"][0])
             torch.sum(g_speed, 0, keepdim=True, out=g["b_v2"])
-            g_zv = _silu_backward(torch.outer(g_speed, p["w_v2"][0]), zv)
+            g_zv = _silu_backward_(torch.outer(g_speed, p["w_v2"][0]), zv)
             torch.mm(g_zv.t(), h, out=g["w_v1"])
             torch.sum(g_zv, 0, out=g["b_v1"])
             g_h.addmm_(g_zv, p["w_v1"])
@@ -209,10 +215,10 @@ class FusedEGNNLayer(torch.autograd.Function):
                 g_vel = grad_pos * speed
 
         # messages m = silu(W_2 silu(z1) + b_2)
-        g_z2 = _silu_backward(g_m, z2)
+        g_z2 = _silu_backward_(g_m, z2)
         torch.mm(g_z2.t(), a1, out=g["w_2"])
         torch.sum(g_z2, 0, out=g["b_2"])
-        g_z1 = _silu_backward(g_z2 @ p["w_2"], z1)
+        g_z1 = _silu_backward_(g_z2 @ p["w_2"], z1)
         torch.mm(g_z1.t(), scalars, out=g["w_s"])
         g_scalars = g_z1 @ p["w_s"]
         hidden = g_z1.shape[1]
