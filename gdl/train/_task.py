@@ -57,6 +57,7 @@ class ModelSpec:
     weight_decay: Optional[float] = None
     description: str = ""
     defaults: Dict[str, Any] = field(default_factory=dict)  # config overrides (e.g. {"epochs": 1000})
+    breaks: Tuple[str, ...] = ()  # symmetries a baseline breaks by design (e.g. ("E(3)",)): measured, not enforced
 
 
 @dataclass(frozen=True)

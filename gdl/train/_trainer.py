@@ -167,7 +167,7 @@ class Trainer:
         }
         from gdl.train._monitor import EquivarianceMonitor
 
-        self.monitor = EquivarianceMonitor(self.task, config.equivariance, config.dtype)
+        self.monitor = EquivarianceMonitor(self.task, config.equivariance, config.dtype, breaks=spec.breaks)
 
         self.epoch = 0  # number of finished epochs
         self.best_metric: Optional[float] = None
@@ -377,7 +377,7 @@ class Trainer:
                 self.monitor_cpu_seconds += time.process_time() - c1
                 row.update(self.monitor.row(eq))
                 if self.monitor.exceeded(eq):
-                    message = (f"equivariance error {eq['max']:.3g} exceeds tolerance {self.monitor.tolerance:.3g} "
+                    message = (f"equivariance error {self.monitor.enforced_max(eq):.3g} exceeds tolerance {self.monitor.tolerance:.3g} "
                                f"at epoch {self.epoch + 1} ({self.monitor.describe(eq)})")
                     if cfg.equivariance.action == "stop":
                         stopped = message

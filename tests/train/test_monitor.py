@@ -44,3 +44,13 @@ def test_monitor_does_not_change_the_training_trajectory(tmp_path):
     on = Trainer(tiny_config(equivariance={"every": 1}), run_dir=tmp_path / "on", task=TINY).fit()
     assert on["test_metric"] == off["test_metric"]
     assert on["monitor_seconds"] > 0 and off["monitor_seconds"] == 0
+
+
+def test_a_baseline_that_breaks_a_symmetry_by_design_is_measured_not_enforced(tmp_path, capsys):
+    config = tiny_config(model="baseline", progress=True, equivariance={"every": 1, "action": "stop", "final": True})
+    results = Trainer(config, run_dir=tmp_path, task=TINY).fit()
+    assert "stopped" not in results and results["epochs"] == 3  # E(3) is not enforced for this model…
+    assert "warning" not in capsys.readouterr().err
+    assert read_metrics(tmp_path)[0]["equivariance_max/E(3)"] > 1e-3  # …but measured and logged
+    table = (tmp_path / "results.md").read_text()
+    assert "breaks E(3) by design" in table and "over node permutation 0 is within" in table

@@ -76,6 +76,7 @@ TINY = Task(
     models={
         "tiny": ModelSpec(TinyEquivariantModel, lr=1e-2),
         "broken": ModelSpec(lambda hidden=16: TinyEquivariantModel(hidden, broken=True), lr=1e-2),
+        "baseline": ModelSpec(lambda hidden=16: TinyEquivariantModel(hidden, broken=True), lr=1e-2, breaks=("E(3)",)),
     },
     loss=mse,
     metric=Metric("mse", mse_sum),
