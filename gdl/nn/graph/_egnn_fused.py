@@ -221,13 +221,12 @@ class FusedEGNNLayer(torch.autograd.Function):
         g_z1 = _silu_backward_(g_z2 @ p["w_2"], z1)
         torch.mm(g_z1.t(), scalars, out=g["w_s"])
         g_scalars = g_z1 @ p["w_s"]
-        hidden = g_z1.shape[1]
-        g_node = g_z1.new_empty(num_nodes, 2 * hidden)  # [Σ_target g_z1 | Σ_source g_z1]
-        g_node[:, :hidden] = _sum_at_target(g_z1, target, num_nodes, degree)
-        g_node[:, hidden:].zero_().index_add_(0, source, g_z1)
-        torch.sum(g_node[:, :hidden], 0, out=g["b_1"])  # Σ_edges g_z1, summed per node first
-        torch.mm(g_node.t(), h, out=g["w_ij"])
-        g_h.addmm_(g_node, p["w_ij"])
+        g_node_i = _sum_at_target(g_z1, target, num_nodes, degree)  # contiguous buffers: a scatter
+        g_node_j = _segment_sum(g_z1, source, num_nodes)  # into a strided half is ~3x slower
+        torch.sum(g_node_i, 0, out=g["b_1"])  # Σ_edges g_z1, summed per node first
+        torch.mm(g_node_i.t(), h, out=g["w_i"])
+        torch.mm(g_node_j.t(), h, out=g["w_j"])
+        g_h.addmm_(g_node_i, p["w_i"]).addmm_(g_node_j, p["w_j"])
         g_edge_attr = g_scalars[:, 1:] if need[3] else None
 
         # geometry: d² = ‖diff‖², u = diff (or diff / (‖diff‖ + ε)); skipped when x needs no gradient

@@ -94,7 +94,8 @@ class SEGNN(nn.Module):
         vec = pos.index_select(0, source) - pos.index_select(0, target)  # x_j − x_i
         edge_sh = edge_spherical_harmonics(self.irreps_attr, vec, normalization="integral")
         inv_deg = inverse_degree(target, num_nodes, pos.dtype)
-        node_attr = segment_sum(edge_sh, target, num_nodes) * inv_deg + edge_spherical_harmonics(self.irreps_attr, vel, normalization="integral")
+        vel_sh = edge_spherical_harmonics(self.irreps_attr, vel, normalization="integral")
+        node_attr = segment_sum(edge_sh, target, num_nodes) * inv_deg + vel_sh  # ã_i = mean_j ã_ij + Y(v_i)
         edge_attr = _charge_products(charges, source, target)
         h = self.embedding(torch.cat([pos - centre.index_select(0, batch), vel, _speed(vel)], dim=1), node_attr)
         for layer in self.layers:
