@@ -54,7 +54,11 @@ class EGNNConv(nn.Module):
 
     Implementation: the first layer of φ_e is split into per-node parts, W [h_i, h_j, d, a] =
     (W_i h)_i + (W_j h)_j + w_d d + W_a a, so the node features are multiplied once per node and
-    then gathered, instead of once per edge.
+    then gathered, instead of once per edge. All weights are blocks of one flat parameter
+    (``flat``; ``block(name)`` views one). With SiLU and ``fused=True`` (default) the layer runs as
+    one autograd Function with a hand-written backward (``_egnn_fused.py``, differentiable once;
+    ``fused=False`` is the plain autograd path). Edges sorted by target with equal in-degree
+    (batched complete graphs) use reshape-and-sum instead of scatters.
     """
 
     def __init__(

@@ -2,7 +2,7 @@
 
 Same maths as ``EGNNConv`` with autograd (see that class), but computed as one
 ``torch.autograd.Function`` whose backward is written out by hand: fewer autograd nodes,
-fewer temporaries, and no gradients that nobody needs. ``tests/nn/graph/test_egnn_conv.py``
+fewer temporaries, and no gradients that nobody needs. ``tests/nn/graph/test_graph_egnn_conv.py``
 checks it against the autograd path (values and gradients, float64). It is differentiable
 once (``once_differentiable``): use ``EGNNConv(fused=False)`` for higher-order gradients.
 
