@@ -315,6 +315,8 @@ def cmd_results(args) -> int:
 
 
 def _plot_runs(run_dirs, path: Path) -> None:
+    import json
+
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -328,8 +330,13 @@ def _plot_runs(run_dirs, path: Path) -> None:
         key = next((k for k in (rows[0] if rows else {}) if k.startswith("train_") and k != "train_loss"), None)
         metric = key[len("train_"):] if key else "loss"
         points = [(r["epoch"], r[f"val_{metric}"]) for r in rows if f"val_{metric}" in r]
+        label = Path(run_dir).name
+        results_path = Path(run_dir) / "results.json"
+        if results_path.exists():
+            r = json.loads(results_path.read_text(encoding="utf-8"))
+            label = f"{r['model']} seed {r['seed']} ({r['epochs']} epochs)"
         if points:
-            ax.plot(*zip(*points), label=Path(run_dir).name)
+            ax.plot(*zip(*points), label=label, linewidth=1)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation metric")
     ax.set_yscale("log")
