@@ -82,17 +82,44 @@ class EdgeStructure(NamedTuple):
     ``degree`` > 0 when the edges are sorted by target with the same number of incoming edges
     at every node (e.g. batched fully connected graphs): then sums over a node's neighbours are
     reshapes and reductions instead of scatters. 0 otherwise.
+
+    ``bag_input`` / ``bag_offsets`` list, for ``embedding_bag``, 2N bags of edge ids: bag 2i holds
+    the edges into node i, bag 2i + 1 the edges out of node i (one gather-sum gives both per-node
+    sums of an edge tensor, side by side). ``pair_index`` [E, 2] = (2·target, 2·source + 1) indexes
+    a per-node table laid out as [N, 2, C] (see ``gather_index``).
     """
 
     source: torch.Tensor
     target: torch.Tensor
     inv_deg: torch.Tensor  # [N, 1]
     degree: int
+    bag_input: Optional[torch.Tensor] = None
+    bag_offsets: Optional[torch.Tensor] = None
+    pair_index: Optional[torch.Tensor] = None
+    cache: Optional[dict] = None
+
+    def gather_index(self, extra_rows: int) -> torch.Tensor:
+        """[E, 2 + extra_rows] rows of a table [2N + extra_rows, C] to sum per edge: row 2·target,
+        row 2·source + 1, then the shared rows 2N, …, 2N + extra_rows − 1 (cached per batch)."""
+        key = ("gather", extra_rows)
+        if key not in self.cache:
+            num_edges, num_rows = self.pair_index.shape[0], 2 * self.inv_deg.shape[0]
+            shared = torch.arange(num_rows, num_rows + extra_rows, device=self.pair_index.device)
+            self.cache[key] = torch.cat([self.pair_index, shared.expand(num_edges, extra_rows)], 1)
+        return self.cache[key]
 
 
 def edge_structure(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype) -> EdgeStructure:
     source, target = edge_index[0], edge_index[1]
-    return EdgeStructure(source, target, inverse_degree(target, num_nodes, dtype), sorted_regular_degree(target, num_nodes))
+    num_edges = source.shape[0]
+    keys = torch.cat([2 * target, 2 * source + 1])  # bag of each (edge, role)
+    order = torch.argsort(keys, stable=True)
+    bag_input = order.remainder_(num_edges) if num_edges else order
+    counts = torch.bincount(keys, minlength=2 * num_nodes)
+    bag_offsets = counts.cumsum(0).sub_(counts)
+    pair_index = torch.stack([2 * target, 2 * source + 1], 1)
+    return EdgeStructure(source, target, inverse_degree(target, num_nodes, dtype), sorted_regular_degree(target, num_nodes),
+                         bag_input, bag_offsets, pair_index, {})
 
 
 def sorted_regular_degree(target: torch.Tensor, num_nodes: int) -> int:

@@ -171,7 +171,7 @@ class EGNNConv(nn.Module):
         ``update_features=False`` skips φ_h and returns ``h=None`` (for a model's last layer)."""
         if self.fused and type(self.act) is nn.SiLU:
             return self._fused(h, pos, edges, vel, edge_attr, update_features)
-        source, target, inv_deg, _ = edges
+        source, target, inv_deg = edges.source, edges.target, edges.inv_deg
         num_nodes, act, w = h.shape[0], self.act, self.block
         diff = pos.index_select(0, target) - pos.index_select(0, source)  # x_i − x_j
         dist2 = (diff * diff).sum(-1, keepdim=True)
@@ -213,8 +213,8 @@ class EGNNConv(nn.Module):
                   self.coords_aggregation == "mean", self.message_aggregation == "mean", self.residual, self.layout,
                   self._views)
         out, new_pos = FusedEGNNLayer.apply(
-            h, pos, vel if self.velocity else None, edge_attr if self.edge_channels else None, edges.source,
-            edges.target, edges.inv_deg, edges.degree, update_features, config, self.flat,
+            h, pos, vel if self.velocity else None, edge_attr if self.edge_channels else None, edges,
+            update_features, config, self.flat,
         )
         return EGNNOutput(out if update_features else None, new_pos)
 

@@ -21,6 +21,8 @@ from torch.autograd.function import once_differentiable
 
 _silu_backward = torch.ops.aten.silu_backward
 _silu_backward_out = torch.ops.aten.silu_backward.grad_input
+_embedding_bag = torch.nn.functional.embedding_bag
+_flatten = torch._C._nn.flatten_dense_tensors  # one contiguous copy of a list of tensors, in order
 
 
 def _silu_backward_(grad, z):
@@ -61,50 +63,51 @@ class ParameterViews:
     """Caches the block views of a flat parameter (its storage survives in-place optimizer updates)."""
 
     def __init__(self):
-        self.key, self.views = None, None
+        self.key, self.views, self.grad_order = None, None, None
 
     def __call__(self, flat, layout):
         key = (flat.data_ptr(), flat.dtype, flat.device, flat.shape)
         if key != self.key:
             self.key, self.views = key, _views(flat.detach(), layout)
+            # gradient blocks in flat order, ``w_ij`` standing for the adjacent pair w_i, w_j
+            assert layout["w_i"][0] == 0 and layout["w_j"][0] == layout["w_i"][1] and layout["w_ij"][0] == 0
+            self.grad_order = ["w_ij"] + [k for k in layout if k not in ("w_ij", "w_i", "w_j")]
         return self.views
 
     def __getstate__(self):  # never pickle or deep-copy cached views
         return {"key": None, "views": None}
 
     def __setstate__(self, state):
-        self.key, self.views = None, None
+        self.key, self.views, self.grad_order = None, None, None
 
 
 class FusedEGNNLayer(torch.autograd.Function):
     """Forward and hand-written backward of one EGNN(_vel) layer; see the module docstring.
 
-    All weights come in one flat tensor ``flat`` laid out by ``config[-1]`` (name → offset, numel,
-    shape); the backward writes their gradients straight into one flat gradient.
+    All weights come in one flat tensor ``flat`` laid out by ``config[-2]`` (name → offset, numel,
+    shape); the backward writes their gradients straight into one flat gradient. ``edges`` is the
+    batch's ``EdgeStructure``.
     """
 
     @staticmethod
-    def forward(ctx, h, pos, vel, edge_attr, source, target, inv_deg, degree, update_features, config, flat):
+    def forward(ctx, h, pos, vel, edge_attr, edges, update_features, config, flat):
         clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout, cache = config
         p = cache(flat, layout)
-        num_nodes = h.shape[0]
+        source, target, inv_deg, degree = edges.source, edges.target, edges.inv_deg, edges.degree
+        num_nodes, num_edges = h.shape[0], source.shape[0]
         silu = torch.nn.functional.silu
-        if degree:  # edges sorted by target, constant degree: x_i and (W_i h)_i broadcast, no gather
-            num_edges = source.shape[0]
-            diff = (pos.unsqueeze(1) - pos.index_select(0, source).view(num_nodes, degree, -1)).view(num_edges, -1)
-        else:
-            diff = pos.index_select(0, target) - pos.index_select(0, source)
+        diff = pos.index_select(0, target) - pos.index_select(0, source)
         dist2 = (diff * diff).sum(1, keepdim=True)
-        scalars = torch.cat([dist2, edge_attr], 1) if edge_attr is not None else dist2
-        hidden = p["b_1"].shape[0]
-        node = h @ p["w_ij"].t()  # [W_i h | W_j h], one matmul for both blocks
-        node_i = node[:, :hidden].add_(p["b_1"])
-        z1 = node[:, hidden:].index_select(0, source)
-        if degree:
-            z1.view(num_nodes, degree, hidden).add_(node_i.unsqueeze(1))
-        else:
-            z1 += node_i.index_select(0, target)
-        z1.addmm_(scalars, p["w_s"].t())
+        # z1 = (W_i h)_i + (W_j h)_j + b_1 + W_s [d², a] as one weighted gather-sum per edge from the
+        # table [W_i h_0, W_j h_0, W_i h_1, …, b_1, W_s columns], weights [1, 1, 1, d², a]
+        ones = dist2.new_ones(1, 1).expand(num_edges, 3)
+        weights = torch.cat([ones, dist2, edge_attr] if edge_attr is not None else [ones, dist2], 1)
+        num_scalars, hidden = p["w_s"].shape[1], p["b_1"].shape[0]
+        table = h.new_empty(2 * num_nodes + 1 + num_scalars, hidden)
+        torch.mm(h, p["w_ij"].t(), out=table[: 2 * num_nodes].view(num_nodes, 2 * hidden))
+        table[2 * num_nodes].copy_(p["b_1"])
+        table[2 * num_nodes + 1 :].copy_(p["w_s"].t())
+        z1 = _embedding_bag(edges.gather_index(1 + num_scalars), table, None, mode="sum", per_sample_weights=weights)
         a1 = silu(z1)
         z2 = torch.addmm(p["b_2"], a1, p["w_2"].t())
         m = silu(z2)
@@ -119,7 +122,11 @@ class FusedEGNNLayer(torch.autograd.Function):
         else:
             norm, unit = None, diff
         trans = unit * w
-        trans_c = torch.clamp(trans, -clamp, clamp) if clamp is not None else trans
+        trans_c, clamped = trans, None
+        if clamp is not None and trans.numel():
+            low, high = torch.aminmax(trans)
+            if float(high) > clamp or float(low) < -clamp:  # else (the usual case) no mask in the backward
+                trans_c, clamped = torch.clamp(trans, -clamp, clamp), trans.abs() > clamp
         delta = _sum_at_target(trans_c, target, num_nodes, degree)
         if coords_mean:
             delta *= inv_deg
@@ -127,7 +134,7 @@ class FusedEGNNLayer(torch.autograd.Function):
         if vel is not None:
             zv = torch.addmm(p["b_v1"], h, p["w_v1"].t())
             av = silu(zv)
-            speed = (torch.mv(av, p["w_v2"][0]) + p["b_v2"]).unsqueeze(1)
+            speed = torch.addmv(p["b_v2"], av, p["w_v2"][0]).unsqueeze(1)
             new_pos.addcmul_(speed, vel)
         else:
             zv = av = speed = None
@@ -144,21 +151,21 @@ class FusedEGNNLayer(torch.autograd.Function):
         else:  # the caller only reads x' (a model's last layer): skip φ_h
             cat = zn = an = None
             out = h.new_empty(0)
-        ctx.config, ctx.degree = config, degree
-        ctx.save_for_backward(h, vel, source, target, inv_deg, diff, scalars, z1, a1, z2, m, z3, a3, w, norm, unit,
-                              trans, zv, av, speed, cat, zn, an, flat)
+        ctx.config, ctx.edges = config, edges
+        ctx.save_for_backward(h, vel, diff, weights, z1, a1, z2, m, z3, a3, w, norm, unit, clamped,
+                              zv, av, speed, cat, zn, an, flat)
         return out, new_pos
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out, grad_pos):
         clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout, cache = ctx.config
-        (h, vel, source, target, inv_deg, diff, scalars, z1, a1, z2, m, z3, a3, w, norm, unit,
-         trans, zv, av, speed, cat, zn, an, flat) = ctx.saved_tensors
+        (h, vel, diff, weights, z1, a1, z2, m, z3, a3, w, norm, unit, clamped,
+         zv, av, speed, cat, zn, an, flat) = ctx.saved_tensors
+        edges = ctx.edges
+        source, target, inv_deg, degree = edges.source, edges.target, edges.inv_deg, edges.degree
         p = cache(flat, layout)
-        degree = ctx.degree
-        g_flat = torch.empty_like(flat)
-        g = _views(g_flat, layout)
+        g = {}  # name → gradient block, flattened into one tensor in layout order at the end
         num_nodes, f = h.shape[0], h.shape[1]
         need = ctx.needs_input_grad
         if grad_pos is None:
@@ -167,14 +174,14 @@ class FusedEGNNLayer(torch.autograd.Function):
         # node update h' = h + W_n2 silu(W_n1 [h, agg] + b_n1) + b_n2 (nothing to do if h' is unused)
         if grad_out is None or grad_out.numel() == 0:
             for name in ("w_n1", "b_n1", "w_n2", "b_n2"):
-                g[name].zero_()
+                g[name] = flat.new_zeros(layout[name][1])
             g_h, g_agg = h.new_zeros(num_nodes, f), None
         else:
-            torch.mm(grad_out.t(), an, out=g["w_n2"])
-            torch.sum(grad_out, 0, out=g["b_n2"])
+            g["w_n2"] = torch.mm(grad_out.t(), an)
+            g["b_n2"] = grad_out.sum(0)
             g_zn = _silu_backward_(grad_out @ p["w_n2"], zn)
-            torch.mm(g_zn.t(), cat, out=g["w_n1"])
-            torch.sum(g_zn, 0, out=g["b_n1"])
+            g["w_n1"] = torch.mm(g_zn.t(), cat)
+            g["b_n1"] = g_zn.sum(0)
             g_cat = g_zn @ p["w_n1"]
             g_h = g_cat[:, :f] + grad_out if residual else g_cat[:, :f].clone()
             g_agg = g_cat[:, f:]
@@ -184,16 +191,16 @@ class FusedEGNNLayer(torch.autograd.Function):
         # coordinates x' = x + C Σ clamp(u w) + φ_v(h) v
         g_delta = grad_pos * inv_deg if coords_mean else grad_pos
         g_trans = _gather_target(g_delta, target, degree)
-        if clamp is not None:
-            g_trans.masked_fill_(trans.abs() > clamp, 0.0)
+        if clamped is not None:
+            g_trans = g_trans.masked_fill(clamped, 0.0)
         g_w = (g_trans * unit).sum(1)
         g_unit = g_trans * w
         if tanh:
             g_w = g_w * (1 - w[:, 0] * w[:, 0])
-        torch.mv(a3.t(), g_w, out=g["w_4"][0])
+        g["w_4"] = torch.mv(a3.t(), g_w)
         g_z3 = _silu_backward_(torch.outer(g_w, p["w_4"][0]), z3)
-        torch.mm(g_z3.t(), m, out=g["w_3"])
-        torch.sum(g_z3, 0, out=g["b_3"])
+        g["w_3"] = torch.mm(g_z3.t(), m)
+        g["b_3"] = g_z3.sum(0)
         if g_agg is None:
             g_m = g_z3 @ p["w_3"]
         elif degree:  # g_m = g_agg[target] + g_z3 W_3, the first term broadcast
@@ -205,34 +212,33 @@ class FusedEGNNLayer(torch.autograd.Function):
         g_vel = None
         if vel is not None:
             g_speed = (grad_pos * vel).sum(1)
-            torch.mv(av.t(), g_speed, out=g["w_v2"][0])
-            torch.sum(g_speed, 0, keepdim=True, out=g["b_v2"])
+            g["w_v2"] = torch.mv(av.t(), g_speed)
+            g["b_v2"] = g_speed.sum(0, keepdim=True)
             g_zv = _silu_backward_(torch.outer(g_speed, p["w_v2"][0]), zv)
-            torch.mm(g_zv.t(), h, out=g["w_v1"])
-            torch.sum(g_zv, 0, out=g["b_v1"])
+            g["w_v1"] = torch.mm(g_zv.t(), h)
+            g["b_v1"] = g_zv.sum(0)
             g_h.addmm_(g_zv, p["w_v1"])
             if need[2]:
                 g_vel = grad_pos * speed
 
         # messages m = silu(W_2 silu(z1) + b_2)
         g_z2 = _silu_backward_(g_m, z2)
-        torch.mm(g_z2.t(), a1, out=g["w_2"])
-        torch.sum(g_z2, 0, out=g["b_2"])
+        g["w_2"] = torch.mm(g_z2.t(), a1)
+        g["b_2"] = g_z2.sum(0)
         g_z1 = _silu_backward_(g_z2 @ p["w_2"], z1)
-        torch.mm(g_z1.t(), scalars, out=g["w_s"])
-        g_scalars = g_z1 @ p["w_s"]
-        g_node_i = _sum_at_target(g_z1, target, num_nodes, degree)  # contiguous buffers: a scatter
-        g_node_j = _segment_sum(g_z1, source, num_nodes)  # into a strided half is ~3x slower
-        torch.sum(g_node_i, 0, out=g["b_1"])  # Σ_edges g_z1, summed per node first
-        torch.mm(g_node_i.t(), h, out=g["w_i"])
-        torch.mm(g_node_j.t(), h, out=g["w_j"])
-        g_h.addmm_(g_node_i, p["w_i"]).addmm_(g_node_j, p["w_j"])
-        g_edge_attr = g_scalars[:, 1:] if need[3] else None
+        # z1's table: per-node rows [Σ_{e→i} g_z1 | Σ_{e←j} g_z1] in one gather-sum, shared rows by weights
+        g_node = _embedding_bag(edges.bag_input, g_z1, edges.bag_offsets, mode="sum").view(num_nodes, 2 * g_z1.shape[1])
+        g["w_ij"] = torch.mm(g_node.t(), h)
+        g_h.addmm_(g_node, p["w_ij"])
+        g_shared = torch.mm(weights[:, 2:].t(), g_z1)  # [Σ g_z1; Σ d² g_z1; Σ a g_z1]
+        g["b_1"], g["w_s"] = g_shared[0], g_shared[1:].t()
+        g_edge_attr = g_z1 @ p["w_s"][:, 1:] if need[3] else None
 
         # geometry: d² = ‖diff‖², u = diff (or diff / (‖diff‖ + ε)); skipped when x needs no gradient
         g_pos = None
         if need[1]:
-            g_diff = diff * (2 * g_scalars[:, :1])
+            g_dist2 = torch.mv(g_z1, p["w_s"][:, 0]).unsqueeze(1)
+            g_diff = diff * g_dist2.mul_(2)
             if normalize:
                 denom = norm + eps
                 g_diff += g_unit / denom
@@ -242,4 +248,4 @@ class FusedEGNNLayer(torch.autograd.Function):
             else:
                 g_diff += g_unit
             g_pos = grad_pos + _sum_at_target(g_diff, target, num_nodes, degree) - _segment_sum(g_diff, source, num_nodes)
-        return g_h, g_pos, g_vel, g_edge_attr, None, None, None, None, None, None, g_flat
+        return g_h, g_pos, g_vel, g_edge_attr, None, None, None, _flatten([g[name] for name in cache.grad_order])
