@@ -83,10 +83,9 @@ class EdgeStructure(NamedTuple):
     at every node (e.g. batched fully connected graphs): then sums over a node's neighbours are
     reshapes and reductions instead of scatters. 0 otherwise.
 
-    ``bag_input`` / ``bag_offsets`` list, for ``embedding_bag``, 2N bags of edge ids: bag 2i holds
-    the edges into node i, bag 2i + 1 the edges out of node i (one gather-sum gives both per-node
-    sums of an edge tensor, side by side). ``pair_index`` [E, 2] = (2·target, 2·source + 1) indexes
-    a per-node table laid out as [N, 2, C] (see ``gather_index``).
+    ``bag_input`` / ``bag_offsets`` list 2N bags of edge ids for ``torch.embedding_bag``: bag 2i
+    holds the edges into node i, bag 2i + 1 the edges out of node i, so that one gather-sum of an
+    edge tensor [E, C] gives both per-node sums, as [N, 2, C].
     """
 
     source: torch.Tensor
@@ -95,31 +94,26 @@ class EdgeStructure(NamedTuple):
     degree: int
     bag_input: Optional[torch.Tensor] = None
     bag_offsets: Optional[torch.Tensor] = None
-    pair_index: Optional[torch.Tensor] = None
-    cache: Optional[dict] = None
-
-    def gather_index(self, extra_rows: int) -> torch.Tensor:
-        """[E, 2 + extra_rows] rows of a table [2N + extra_rows, C] to sum per edge: row 2·target,
-        row 2·source + 1, then the shared rows 2N, …, 2N + extra_rows − 1 (cached per batch)."""
-        key = ("gather", extra_rows)
-        if key not in self.cache:
-            num_edges, num_rows = self.pair_index.shape[0], 2 * self.inv_deg.shape[0]
-            shared = torch.arange(num_rows, num_rows + extra_rows, device=self.pair_index.device)
-            self.cache[key] = torch.cat([self.pair_index, shared.expand(num_edges, extra_rows)], 1)
-        return self.cache[key]
 
 
 def edge_structure(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype) -> EdgeStructure:
     source, target = edge_index[0], edge_index[1]
     num_edges = source.shape[0]
+    degree = sorted_regular_degree(target, num_nodes)
+    inv_deg = inverse_degree(target, num_nodes, dtype)
+    if degree:  # in-bags are runs of consecutive edges; if every node also has `degree` out-edges,
+        by_source = torch.argsort(source, stable=True)  # all bags have that size: no counting
+        if bool((torch.bincount(source, minlength=num_nodes) == degree).all()):
+            runs = torch.arange(num_edges, device=source.device).view(num_nodes, 1, degree)
+            bag_input = torch.cat([runs, by_source.view(num_nodes, 1, degree)], 1).view(-1)
+            bag_offsets = torch.arange(0, 2 * num_edges, degree, device=source.device)
+            return EdgeStructure(source, target, inv_deg, degree, bag_input, bag_offsets)
     keys = torch.cat([2 * target, 2 * source + 1])  # bag of each (edge, role)
     order = torch.argsort(keys, stable=True)
     bag_input = order.remainder_(num_edges) if num_edges else order
     counts = torch.bincount(keys, minlength=2 * num_nodes)
     bag_offsets = counts.cumsum(0).sub_(counts)
-    pair_index = torch.stack([2 * target, 2 * source + 1], 1)
-    return EdgeStructure(source, target, inverse_degree(target, num_nodes, dtype), sorted_regular_degree(target, num_nodes),
-                         bag_input, bag_offsets, pair_index, {})
+    return EdgeStructure(source, target, inv_deg, degree, bag_input, bag_offsets)
 
 
 def sorted_regular_degree(target: torch.Tensor, num_nodes: int) -> int:

@@ -21,7 +21,7 @@ from torch.autograd.function import once_differentiable
 
 _silu_backward = torch.ops.aten.silu_backward
 _silu_backward_out = torch.ops.aten.silu_backward.grad_input
-_embedding_bag = torch.nn.functional.embedding_bag
+_embedding_bag = torch.embedding_bag  # (weight, input, offsets, scale_grad, mode 0 = sum, sparse, per_sample_weights)
 _flatten = torch._C._nn.flatten_dense_tensors  # one contiguous copy of a list of tensors, in order
 
 
@@ -60,33 +60,54 @@ def _views(flat, layout):
 
 
 class ParameterViews:
-    """Caches the block views of a flat parameter (its storage survives in-place optimizer updates)."""
+    """Caches the block views of a flat parameter (its storage survives in-place optimizer updates),
+    the order of its gradient blocks, and the flat positions of the stacked node weights."""
 
     def __init__(self):
-        self.key, self.views, self.grad_order = None, None, None
+        self.key, self.views, self.grad_order, self.node_index = None, None, None, {}
 
     def __call__(self, flat, layout):
         key = (flat.data_ptr(), flat.dtype, flat.device, flat.shape)
         if key != self.key:
-            self.key, self.views = key, _views(flat.detach(), layout)
+            self.key, self.views, self.node_index = key, _views(flat.detach(), layout), {}
             # gradient blocks in flat order, ``w_ij`` standing for the adjacent pair w_i, w_j
             assert layout["w_i"][0] == 0 and layout["w_j"][0] == layout["w_i"][1] and layout["w_ij"][0] == 0
             self.grad_order = ["w_ij"] + [k for k in layout if k not in ("w_ij", "w_i", "w_j")]
         return self.views
 
+    def node_weights(self, flat, layout, velocity, update):
+        """[W_i; W_j; (W_v1); (W_n1's h columns)], the weights applied to h, stacked: [roles·H, F]."""
+        key = (velocity, update)
+        if key not in self.node_index:
+            hidden, f = layout["w_i"][2]
+            parts = [torch.arange(layout["w_ij"][1])]
+            if velocity:
+                parts.append(torch.arange(layout["w_v1"][1]) + layout["w_v1"][0])
+            if update:
+                rows = torch.arange(hidden).unsqueeze(1) * layout["w_n1"][2][1]
+                parts.append((rows + torch.arange(f) + layout["w_n1"][0]).view(-1))
+            self.node_index[key] = torch.cat(parts).to(flat.device)
+        index = self.node_index[key]
+        return flat.detach().index_select(0, index).view(-1, layout["w_i"][2][1])
+
     def __getstate__(self):  # never pickle or deep-copy cached views
-        return {"key": None, "views": None}
+        return {}
 
     def __setstate__(self, state):
-        self.key, self.views, self.grad_order = None, None, None
+        self.__init__()
 
 
 class FusedEGNNLayer(torch.autograd.Function):
     """Forward and hand-written backward of one EGNN(_vel) layer; see the module docstring.
 
     All weights come in one flat tensor ``flat`` laid out by ``config[-2]`` (name → offset, numel,
-    shape); the backward writes their gradients straight into one flat gradient. ``edges`` is the
-    batch's ``EdgeStructure``.
+    shape); the backward writes their gradients into one flat gradient. ``edges`` is the batch's
+    ``EdgeStructure``.
+
+    The products with h share one matmul, h [W_i; W_j; W_v1; W_n1,h]ᵀ (W_n1,h: W_n1's columns
+    acting on h). In the backward one ``embedding_bag`` sums g_z1 over the edges into and out of
+    each node (``EdgeStructure`` bags); with g_zv and g_zn beside them, one matmul gives the
+    gradients of all four weights and one the gradient of h.
     """
 
     @staticmethod
@@ -98,16 +119,19 @@ class FusedEGNNLayer(torch.autograd.Function):
         silu = torch.nn.functional.silu
         diff = pos.index_select(0, target) - pos.index_select(0, source)
         dist2 = (diff * diff).sum(1, keepdim=True)
-        # z1 = (W_i h)_i + (W_j h)_j + b_1 + W_s [d², a] as one weighted gather-sum per edge from the
-        # table [W_i h_0, W_j h_0, W_i h_1, …, b_1, W_s columns], weights [1, 1, 1, d², a]
-        ones = dist2.new_ones(1, 1).expand(num_edges, 3)
-        weights = torch.cat([ones, dist2, edge_attr] if edge_attr is not None else [ones, dist2], 1)
-        num_scalars, hidden = p["w_s"].shape[1], p["b_1"].shape[0]
-        table = h.new_empty(2 * num_nodes + 1 + num_scalars, hidden)
-        torch.mm(h, p["w_ij"].t(), out=table[: 2 * num_nodes].view(num_nodes, 2 * hidden))
-        table[2 * num_nodes].copy_(p["b_1"])
-        table[2 * num_nodes + 1 :].copy_(p["w_s"].t())
-        z1 = _embedding_bag(edges.gather_index(1 + num_scalars), table, None, mode="sum", per_sample_weights=weights)
+        scalars = torch.cat([dist2, edge_attr], 1) if edge_attr is not None else dist2
+        hidden = p["b_1"].shape[0]
+        # all products with h in one matmul: node[:, r] = W_i h + b_1, W_j h, (W_v1 h), (W_n1,h h)
+        w_node = cache.node_weights(flat, layout, vel is not None, update_features)
+        roles = w_node.shape[0] // hidden
+        node = torch.mm(h, w_node.t()).view(num_nodes, roles, hidden)
+        node_i = node[:, 0].add_(p["b_1"])
+        z1 = node[:, 1].index_select(0, source)
+        if degree:  # edges sorted by target, constant degree: (W_i h)_i broadcasts
+            z1.view(num_nodes, degree, hidden).add_(node_i.unsqueeze(1))
+        else:
+            z1 += node_i.index_select(0, target)
+        z1.addmm_(scalars, p["w_s"].t())
         a1 = silu(z1)
         z2 = torch.addmm(p["b_2"], a1, p["w_2"].t())
         m = silu(z2)
@@ -132,7 +156,7 @@ class FusedEGNNLayer(torch.autograd.Function):
             delta *= inv_deg
         new_pos = pos + delta
         if vel is not None:
-            zv = torch.addmm(p["b_v1"], h, p["w_v1"].t())
+            zv = node[:, 2] + p["b_v1"]
             av = silu(zv)
             speed = torch.addmv(p["b_v2"], av, p["w_v2"][0]).unsqueeze(1)
             new_pos.addcmul_(speed, vel)
@@ -142,51 +166,51 @@ class FusedEGNNLayer(torch.autograd.Function):
             agg = _sum_at_target(m, target, num_nodes, degree)
             if message_mean:
                 agg *= inv_deg
-            cat = torch.cat([h, agg], 1)
-            zn = torch.addmm(p["b_n1"], cat, p["w_n1"].t())
+            zn = torch.addmm(node[:, roles - 1], agg, p["w_n1"][:, h.shape[1] :].t()).add_(p["b_n1"])
             an = silu(zn)
             out = torch.addmm(p["b_n2"], an, p["w_n2"].t())
             if residual:
                 out += h
         else:  # the caller only reads x' (a model's last layer): skip φ_h
-            cat = zn = an = None
+            agg = zn = an = None
             out = h.new_empty(0)
         ctx.config, ctx.edges = config, edges
-        ctx.save_for_backward(h, vel, diff, weights, z1, a1, z2, m, z3, a3, w, norm, unit, clamped,
-                              zv, av, speed, cat, zn, an, flat)
+        ctx.save_for_backward(h, vel, diff, scalars, w_node, z1, a1, z2, m, z3, a3, w, norm, unit, clamped,
+                              zv, av, speed, agg, zn, an, flat)
         return out, new_pos
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out, grad_pos):
         clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout, cache = ctx.config
-        (h, vel, diff, weights, z1, a1, z2, m, z3, a3, w, norm, unit, clamped,
-         zv, av, speed, cat, zn, an, flat) = ctx.saved_tensors
+        (h, vel, diff, scalars, w_node, z1, a1, z2, m, z3, a3, w, norm, unit, clamped,
+         zv, av, speed, agg, zn, an, flat) = ctx.saved_tensors
         edges = ctx.edges
         source, target, inv_deg, degree = edges.source, edges.target, edges.inv_deg, edges.degree
         p = cache(flat, layout)
         g = {}  # name → gradient block, flattened into one tensor in layout order at the end
         num_nodes, f = h.shape[0], h.shape[1]
+        hidden = z1.shape[1]
+        roles = w_node.shape[0] // hidden
         need = ctx.needs_input_grad
         if grad_pos is None:
             grad_pos = h.new_zeros(num_nodes, diff.shape[1])
 
         # node update h' = h + W_n2 silu(W_n1 [h, agg] + b_n1) + b_n2 (nothing to do if h' is unused)
-        if grad_out is None or grad_out.numel() == 0:
+        g_agg = g_zn = None
+        if agg is None:
             for name in ("w_n1", "b_n1", "w_n2", "b_n2"):
                 g[name] = flat.new_zeros(layout[name][1])
-            g_h, g_agg = h.new_zeros(num_nodes, f), None
         else:
+            if grad_out is None:
+                grad_out = h.new_zeros(num_nodes, p["b_n2"].shape[0])
             g["w_n2"] = torch.mm(grad_out.t(), an)
             g["b_n2"] = grad_out.sum(0)
             g_zn = _silu_backward_(grad_out @ p["w_n2"], zn)
-            g["w_n1"] = torch.mm(g_zn.t(), cat)
             g["b_n1"] = g_zn.sum(0)
-            g_cat = g_zn @ p["w_n1"]
-            g_h = g_cat[:, :f] + grad_out if residual else g_cat[:, :f].clone()
-            g_agg = g_cat[:, f:]
+            g_agg = g_zn @ p["w_n1"][:, f:]
             if message_mean:
-                g_agg = g_agg * inv_deg
+                g_agg *= inv_deg
 
         # coordinates x' = x + C Σ clamp(u w) + φ_v(h) v
         g_delta = grad_pos * inv_deg if coords_mean else grad_pos
@@ -209,15 +233,13 @@ class FusedEGNNLayer(torch.autograd.Function):
         else:
             g_m = g_agg.index_select(0, target).addmm_(g_z3, p["w_3"])
 
-        g_vel = None
+        g_vel = g_zv = None
         if vel is not None:
             g_speed = (grad_pos * vel).sum(1)
             g["w_v2"] = torch.mv(av.t(), g_speed)
             g["b_v2"] = g_speed.sum(0, keepdim=True)
             g_zv = _silu_backward_(torch.outer(g_speed, p["w_v2"][0]), zv)
-            g["w_v1"] = torch.mm(g_zv.t(), h)
             g["b_v1"] = g_zv.sum(0)
-            g_h.addmm_(g_zv, p["w_v1"])
             if need[2]:
                 g_vel = grad_pos * speed
 
@@ -226,12 +248,31 @@ class FusedEGNNLayer(torch.autograd.Function):
         g["w_2"] = torch.mm(g_z2.t(), a1)
         g["b_2"] = g_z2.sum(0)
         g_z1 = _silu_backward_(g_z2 @ p["w_2"], z1)
-        # z1's table: per-node rows [Σ_{e→i} g_z1 | Σ_{e←j} g_z1] in one gather-sum, shared rows by weights
-        g_node = _embedding_bag(edges.bag_input, g_z1, edges.bag_offsets, mode="sum").view(num_nodes, 2 * g_z1.shape[1])
-        g["w_ij"] = torch.mm(g_node.t(), h)
-        g_h.addmm_(g_node, p["w_ij"])
-        g_shared = torch.mm(weights[:, 2:].t(), g_z1)  # [Σ g_z1; Σ d² g_z1; Σ a g_z1]
-        g["b_1"], g["w_s"] = g_shared[0], g_shared[1:].t()
+
+        # node products: Σ g_z1 over the edges into / out of each node (one gather-sum), g_zv, g_zn
+        g_ends = _embedding_bag(g_z1, edges.bag_input, edges.bag_offsets, False, 0)[0]
+        if roles == 2:
+            g_node = g_ends.view(num_nodes, 2 * hidden)
+        else:
+            g_node = h.new_empty(num_nodes, roles, hidden)
+            g_node[:, :2] = g_ends.view(num_nodes, 2, hidden)
+            if g_zv is not None:
+                g_node[:, 2] = g_zv
+            if g_zn is not None:
+                g_node[:, roles - 1] = g_zn
+            g_node = g_node.view(num_nodes, roles * hidden)
+        g_w_node = torch.mm(g_node.t(), h)  # [g W_i; g W_j; (g W_v1); (g W_n1,h)]
+        g["w_ij"] = g_w_node[: 2 * hidden]
+        if g_zv is not None:
+            g["w_v1"] = g_w_node[2 * hidden : 3 * hidden]
+        if g_zn is not None:
+            g["w_n1"] = torch.cat([g_w_node[(roles - 1) * hidden :], torch.mm(g_zn.t(), agg)], 1)
+        if g_zn is not None and residual:
+            g_h = torch.addmm(grad_out, g_node, w_node)
+        else:
+            g_h = torch.mm(g_node, w_node)
+        g["b_1"] = g_ends.view(num_nodes, 2, hidden)[:, 0].sum(0)
+        g["w_s"] = torch.mm(scalars.t(), g_z1).t()
         g_edge_attr = g_z1 @ p["w_s"][:, 1:] if need[3] else None
 
         # geometry: d² = ‖diff‖², u = diff (or diff / (‖diff‖ + ε)); skipped when x needs no gradient
@@ -247,5 +288,6 @@ class FusedEGNNLayer(torch.autograd.Function):
                 g_diff -= torch.where(norm > 0, radial / safe, torch.zeros_like(norm)) * diff
             else:
                 g_diff += g_unit
-            g_pos = grad_pos + _sum_at_target(g_diff, target, num_nodes, degree) - _segment_sum(g_diff, source, num_nodes)
+            g_ends = _embedding_bag(g_diff, edges.bag_input, edges.bag_offsets, False, 0)[0].view(num_nodes, 2, -1)
+            g_pos = (grad_pos + g_ends[:, 0]).sub_(g_ends[:, 1])  # Σ over edges into i − Σ over edges out of i
         return g_h, g_pos, g_vel, g_edge_attr, None, None, None, _flatten([g[name] for name in cache.grad_order])
