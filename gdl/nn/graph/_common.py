@@ -94,6 +94,17 @@ class EdgeStructure(NamedTuple):
     degree: int
     bag_input: Optional[torch.Tensor] = None
     bag_offsets: Optional[torch.Tensor] = None
+    cache: Optional[dict] = None
+
+    def padded_bag_offsets(self, roles: int) -> torch.Tensor:
+        """Offsets of ``roles``·N bags over ``bag_input``: per node its in-bag, its out-bag, then
+        roles − 2 empty bags, so that an ``embedding_bag`` sum reads as [N, roles, C] (cached)."""
+        if roles not in self.cache:
+            num_nodes = self.inv_deg.shape[0]
+            starts = torch.cat([self.bag_offsets, self.bag_offsets.new_full((1,), self.bag_input.shape[0])])
+            pad = starts[2::2].unsqueeze(1).expand(num_nodes, roles - 2)  # where the next node's bags start
+            self.cache[roles] = torch.cat([self.bag_offsets.view(num_nodes, 2), pad], 1).view(-1)
+        return self.cache[roles]
 
 
 def edge_structure(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype) -> EdgeStructure:
@@ -107,13 +118,13 @@ def edge_structure(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype)
             runs = torch.arange(num_edges, device=source.device).view(num_nodes, 1, degree)
             bag_input = torch.cat([runs, by_source.view(num_nodes, 1, degree)], 1).view(-1)
             bag_offsets = torch.arange(0, 2 * num_edges, degree, device=source.device)
-            return EdgeStructure(source, target, inv_deg, degree, bag_input, bag_offsets)
+            return EdgeStructure(source, target, inv_deg, degree, bag_input, bag_offsets, {})
     keys = torch.cat([2 * target, 2 * source + 1])  # bag of each (edge, role)
     order = torch.argsort(keys, stable=True)
     bag_input = order.remainder_(num_edges) if num_edges else order
     counts = torch.bincount(keys, minlength=2 * num_nodes)
     bag_offsets = counts.cumsum(0).sub_(counts)
-    return EdgeStructure(source, target, inv_deg, degree, bag_input, bag_offsets)
+    return EdgeStructure(source, target, inv_deg, degree, bag_input, bag_offsets, {})
 
 
 def sorted_regular_degree(target: torch.Tensor, num_nodes: int) -> int:

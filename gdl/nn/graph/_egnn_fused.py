@@ -60,35 +60,20 @@ def _views(flat, layout):
 
 
 class ParameterViews:
-    """Caches the block views of a flat parameter (its storage survives in-place optimizer updates),
-    the order of its gradient blocks, and the flat positions of the stacked node weights."""
+    """Caches the block views of a flat parameter (its storage survives in-place optimizer updates)
+    and the order of its gradient blocks."""
 
     def __init__(self):
-        self.key, self.views, self.grad_order, self.node_index = None, None, None, {}
+        self.key, self.views, self.grad_order = None, None, None
 
     def __call__(self, flat, layout):
         key = (flat.data_ptr(), flat.dtype, flat.device, flat.shape)
         if key != self.key:
-            self.key, self.views, self.node_index = key, _views(flat.detach(), layout), {}
+            self.key, self.views = key, _views(flat.detach(), layout)
             # gradient blocks in flat order, ``w_ij`` standing for the adjacent pair w_i, w_j
             assert layout["w_i"][0] == 0 and layout["w_j"][0] == layout["w_i"][1] and layout["w_ij"][0] == 0
             self.grad_order = ["w_ij"] + [k for k in layout if k not in ("w_ij", "w_i", "w_j")]
         return self.views
-
-    def node_weights(self, flat, layout, velocity, update):
-        """[W_i; W_j; (W_v1); (W_n1's h columns)], the weights applied to h, stacked: [roles·H, F]."""
-        key = (velocity, update)
-        if key not in self.node_index:
-            hidden, f = layout["w_i"][2]
-            parts = [torch.arange(layout["w_ij"][1])]
-            if velocity:
-                parts.append(torch.arange(layout["w_v1"][1]) + layout["w_v1"][0])
-            if update:
-                rows = torch.arange(hidden).unsqueeze(1) * layout["w_n1"][2][1]
-                parts.append((rows + torch.arange(f) + layout["w_n1"][0]).view(-1))
-            self.node_index[key] = torch.cat(parts).to(flat.device)
-        index = self.node_index[key]
-        return flat.detach().index_select(0, index).view(-1, layout["w_i"][2][1])
 
     def __getstate__(self):  # never pickle or deep-copy cached views
         return {}
@@ -122,7 +107,8 @@ class FusedEGNNLayer(torch.autograd.Function):
         scalars = torch.cat([dist2, edge_attr], 1) if edge_attr is not None else dist2
         hidden = p["b_1"].shape[0]
         # all products with h in one matmul: node[:, r] = W_i h + b_1, W_j h, (W_v1 h), (W_n1,h h)
-        w_node = cache.node_weights(flat, layout, vel is not None, update_features)
+        w_node = torch.cat([p["w_ij"]] + ([p["w_v1"]] if vel is not None else []) +
+                           ([p["w_n1"][:, : h.shape[1]]] if update_features else []))
         roles = w_node.shape[0] // hidden
         node = torch.mm(h, w_node.t()).view(num_nodes, roles, hidden)
         node_i = node[:, 0].add_(p["b_1"])
@@ -214,11 +200,16 @@ class FusedEGNNLayer(torch.autograd.Function):
 
         # coordinates x' = x + C Σ clamp(u w) + φ_v(h) v
         g_delta = grad_pos * inv_deg if coords_mean else grad_pos
-        g_trans = _gather_target(g_delta, target, degree)
-        if clamped is not None:
-            g_trans = g_trans.masked_fill(clamped, 0.0)
-        g_w = (g_trans * unit).sum(1)
-        g_unit = g_trans * w
+        if degree and clamped is None:  # g_trans = g_delta[target], broadcast
+            g_trans = g_delta.unsqueeze(1)
+            g_w = (unit.view(num_nodes, degree, -1) * g_trans).sum(2).view(-1)
+            g_unit = (w.view(num_nodes, degree, 1) * g_trans).view(unit.shape)
+        else:
+            g_trans = _gather_target(g_delta, target, degree)
+            if clamped is not None:
+                g_trans = g_trans.masked_fill(clamped, 0.0)
+            g_w = (g_trans * unit).sum(1)
+            g_unit = g_trans * w
         if tanh:
             g_w = g_w * (1 - w[:, 0] * w[:, 0])
         g["w_4"] = torch.mv(a3.t(), g_w)
@@ -250,17 +241,14 @@ class FusedEGNNLayer(torch.autograd.Function):
         g_z1 = _silu_backward_(g_z2 @ p["w_2"], z1)
 
         # node products: Σ g_z1 over the edges into / out of each node (one gather-sum), g_zv, g_zn
-        g_ends = _embedding_bag(g_z1, edges.bag_input, edges.bag_offsets, False, 0)[0]
-        if roles == 2:
-            g_node = g_ends.view(num_nodes, 2 * hidden)
-        else:
-            g_node = h.new_empty(num_nodes, roles, hidden)
-            g_node[:, :2] = g_ends.view(num_nodes, 2, hidden)
-            if g_zv is not None:
-                g_node[:, 2] = g_zv
-            if g_zn is not None:
-                g_node[:, roles - 1] = g_zn
-            g_node = g_node.view(num_nodes, roles * hidden)
+        offsets = edges.bag_offsets if roles == 2 else edges.padded_bag_offsets(roles)
+        g_node = _embedding_bag(g_z1, edges.bag_input, offsets, False, 0)[0].view(num_nodes, roles, hidden)
+        if g_zv is not None:
+            g_node[:, 2] = g_zv
+        if g_zn is not None:
+            g_node[:, roles - 1] = g_zn
+        g_b1 = g_node[:, 0].sum(0)
+        g_node = g_node.view(num_nodes, roles * hidden)
         g_w_node = torch.mm(g_node.t(), h)  # [g W_i; g W_j; (g W_v1); (g W_n1,h)]
         g["w_ij"] = g_w_node[: 2 * hidden]
         if g_zv is not None:
@@ -271,7 +259,7 @@ class FusedEGNNLayer(torch.autograd.Function):
             g_h = torch.addmm(grad_out, g_node, w_node)
         else:
             g_h = torch.mm(g_node, w_node)
-        g["b_1"] = g_ends.view(num_nodes, 2, hidden)[:, 0].sum(0)
+        g["b_1"] = g_b1
         g["w_s"] = torch.mm(scalars.t(), g_z1).t()
         g_edge_attr = g_z1 @ p["w_s"][:, 1:] if need[3] else None
 
