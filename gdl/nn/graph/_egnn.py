@@ -38,14 +38,21 @@ class EGNN(nn.Module):
     def forward(self, data) -> torch.Tensor:
         pos, vel, charges, source, target, _ = read_nbody(data)
         num_nodes = pos.shape[0]
-        h = self.embedding(safe_speed(vel))
+        speed = safe_speed(vel)
+        rank_one = not speed.requires_grad and type(self.embedding) is nn.Linear and self.embedding.bias is not None
+        if rank_one:  # the first layer takes h = W‖v‖ + b in rank-one form (and returns W's, b's gradients)
+            with torch.no_grad():
+                h = self.embedding(speed)
+        else:
+            h = self.embedding(speed)
         diff = pos.index_select(0, target) - pos.index_select(0, source)
         edge_attr = torch.cat([charges.index_select(0, target) * charges.index_select(0, source),
                                (diff * diff).sum(-1, keepdim=True)], dim=1)
         edges = edge_structure(data.edge_index, num_nodes, pos.dtype)
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):  # the last layer's h' is never read: skip its φ_h
-            h, pos = layer.propagate_checked(h, pos, edges, vel, edge_attr, update_features=i < last)
+            h, pos = layer.propagate_checked(h, pos, edges, vel, edge_attr, update_features=i < last,
+                                             embedding=(speed, self.embedding) if rank_one and i == 0 else None)
         return pos
 
 

@@ -165,12 +165,17 @@ class EGNNConv(nn.Module):
         return self.flat[offset : offset + numel].view(shape)
 
     def propagate_checked(self, h, pos, edges: EdgeStructure, vel=None, edge_attr=None,
-                          update_features: bool = True) -> EGNNOutput:
+                          update_features: bool = True, embedding=None) -> EGNNOutput:
         """The layer's maths on validated inputs; ``edges`` = ``edge_structure(edge_index, N, dtype)``,
         computed once per batch (models call this after checking the batch once).
-        ``update_features=False`` skips φ_h and returns ``h=None`` (for a model's last layer)."""
+        ``update_features=False`` skips φ_h and returns ``h=None`` (for a model's last layer).
+        ``embedding=(s, linear)`` says that h = linear(s) for a ``Linear(1, F)`` and a column s without
+        gradient (a model's first layer): then h may be given without gradient, and the fused path
+        uses the rank-one form and returns the gradients of ``linear``'s weight and bias instead."""
         if self.fused and type(self.act) is nn.SiLU:
-            return self._fused(h, pos, edges, vel, edge_attr, update_features)
+            return self._fused(h, pos, edges, vel, edge_attr, update_features, embedding)
+        if embedding is not None and not h.requires_grad:
+            h = embedding[1](embedding[0])
         source, target, inv_deg = edges.source, edges.target, edges.inv_deg
         num_nodes, act, w = h.shape[0], self.act, self.block
         diff = pos.index_select(0, target) - pos.index_select(0, source)  # x_i − x_j
@@ -208,13 +213,14 @@ class EGNNConv(nn.Module):
             out = h + out
         return EGNNOutput(out, new_pos)
 
-    def _fused(self, h, pos, edges, vel, edge_attr, update_features=True) -> EGNNOutput:
+    def _fused(self, h, pos, edges, vel, edge_attr, update_features=True, embedding=None) -> EGNNOutput:
         config = (self.coords_clamp, self.tanh, self.normalize, self.normalize_eps,
                   self.coords_aggregation == "mean", self.message_aggregation == "mean", self.residual, self.layout,
                   self._views)
         out, new_pos = FusedEGNNLayer.apply(
             h, pos, vel if self.velocity else None, edge_attr if self.edge_channels else None, edges,
             update_features, config, self.flat,
+            *((embedding[0], embedding[1].weight, embedding[1].bias) if embedding is not None else (None, None, None)),
         )
         return EGNNOutput(out if update_features else None, new_pos)
 

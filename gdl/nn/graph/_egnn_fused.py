@@ -96,7 +96,7 @@ class FusedEGNNLayer(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, h, pos, vel, edge_attr, edges, update_features, config, flat):
+    def forward(ctx, h, pos, vel, edge_attr, edges, update_features, config, flat, speed, emb_w, emb_b):
         clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout, cache = config
         p = cache(flat, layout)
         source, target, inv_deg, degree = edges.source, edges.target, edges.inv_deg, edges.degree
@@ -110,7 +110,11 @@ class FusedEGNNLayer(torch.autograd.Function):
         w_node = torch.cat([p["w_ij"]] + ([p["w_v1"]] if vel is not None else []) +
                            ([p["w_n1"][:, : h.shape[1]]] if update_features else []))
         roles = w_node.shape[0] // hidden
-        node = torch.mm(h, w_node.t()).view(num_nodes, roles, hidden)
+        if speed is None:
+            node = torch.mm(h, w_node.t())
+        else:  # h = speed e^T + b (a model's embedding, h given without gradient): rank one plus a bias
+            node = torch.addmm(torch.mv(w_node, emb_b), speed, torch.mv(w_node, emb_w[:, 0]).unsqueeze(0))
+        node = node.view(num_nodes, roles, hidden)
         node_i = node[:, 0].add_(p["b_1"])
         z1 = node[:, 1].index_select(0, source)
         if degree:  # edges sorted by target, constant degree: (W_i h)_i broadcasts
@@ -144,10 +148,10 @@ class FusedEGNNLayer(torch.autograd.Function):
         if vel is not None:
             zv = node[:, 2] + p["b_v1"]
             av = silu(zv)
-            speed = torch.addmv(p["b_v2"], av, p["w_v2"][0]).unsqueeze(1)
-            new_pos.addcmul_(speed, vel)
+            speed_v = torch.addmv(p["b_v2"], av, p["w_v2"][0]).unsqueeze(1)
+            new_pos.addcmul_(speed_v, vel)
         else:
-            zv = av = speed = None
+            zv = av = speed_v = None
         if update_features:
             agg = _sum_at_target(m, target, num_nodes, degree)
             if message_mean:
@@ -162,7 +166,7 @@ class FusedEGNNLayer(torch.autograd.Function):
             out = h.new_empty(0)
         ctx.config, ctx.edges = config, edges
         ctx.save_for_backward(h, vel, diff, scalars, w_node, z1, a1, z2, m, z3, a3, w, norm, unit, clamped,
-                              zv, av, speed, agg, zn, an, flat)
+                              zv, av, speed_v, agg, zn, an, flat, speed, emb_w, emb_b)
         return out, new_pos
 
     @staticmethod
@@ -170,7 +174,7 @@ class FusedEGNNLayer(torch.autograd.Function):
     def backward(ctx, grad_out, grad_pos):
         clamp, tanh, normalize, eps, coords_mean, message_mean, residual, layout, cache = ctx.config
         (h, vel, diff, scalars, w_node, z1, a1, z2, m, z3, a3, w, norm, unit, clamped,
-         zv, av, speed, agg, zn, an, flat) = ctx.saved_tensors
+         zv, av, speed_v, agg, zn, an, flat, speed, emb_w, emb_b) = ctx.saved_tensors
         edges = ctx.edges
         source, target, inv_deg, degree = edges.source, edges.target, edges.inv_deg, edges.degree
         p = cache(flat, layout)
@@ -232,7 +236,7 @@ class FusedEGNNLayer(torch.autograd.Function):
             g_zv = _silu_backward_(torch.outer(g_speed, p["w_v2"][0]), zv)
             g["b_v1"] = g_zv.sum(0)
             if need[2]:
-                g_vel = grad_pos * speed
+                g_vel = grad_pos * speed_v
 
         # messages m = silu(W_2 silu(z1) + b_2)
         g_z2 = _silu_backward_(g_m, z2)
@@ -249,13 +253,25 @@ class FusedEGNNLayer(torch.autograd.Function):
             g_node[:, roles - 1] = g_zn
         g_b1 = g_node[:, 0].sum(0)
         g_node = g_node.view(num_nodes, roles * hidden)
-        g_w_node = torch.mm(g_node.t(), h)  # [g W_i; g W_j; (g W_v1); (g W_n1,h)]
+        g_h = g_emb_w = g_emb_b = None
+        if speed is None:
+            g_w_node = torch.mm(g_node.t(), h)  # [g W_i; g W_j; (g W_v1); (g W_n1,h)]
+        else:  # h = speed e^T + b: g_W = (g_node^T speed) e^T + (Σ g_node) b^T, g_e = W^T g_node^T speed, …
+            g_speed_node, g_sum_node = torch.mv(g_node.t(), speed[:, 0]), g_node.sum(0)
+            g_w_node = torch.addr(torch.outer(g_sum_node, emb_b), g_speed_node, emb_w[:, 0])
+            g_emb_w, g_emb_b = torch.mv(w_node.t(), g_speed_node), torch.mv(w_node.t(), g_sum_node)
+            if g_zn is not None and residual:
+                g_emb_w.addmv_(grad_out.t(), speed[:, 0])
+                g_emb_b += grad_out.sum(0)
+            g_emb_w = g_emb_w.unsqueeze(1)
         g["w_ij"] = g_w_node[: 2 * hidden]
         if g_zv is not None:
             g["w_v1"] = g_w_node[2 * hidden : 3 * hidden]
         if g_zn is not None:
             g["w_n1"] = torch.cat([g_w_node[(roles - 1) * hidden :], torch.mm(g_zn.t(), agg)], 1)
-        if g_zn is not None and residual:
+        if speed is not None:
+            pass
+        elif g_zn is not None and residual:
             g_h = torch.addmm(grad_out, g_node, w_node)
         else:
             g_h = torch.mm(g_node, w_node)
@@ -278,4 +294,5 @@ class FusedEGNNLayer(torch.autograd.Function):
                 g_diff += g_unit
             g_ends = _embedding_bag(g_diff, edges.bag_input, edges.bag_offsets, False, 0)[0].view(num_nodes, 2, -1)
             g_pos = (grad_pos + g_ends[:, 0]).sub_(g_ends[:, 1])  # Σ over edges into i − Σ over edges out of i
-        return g_h, g_pos, g_vel, g_edge_attr, None, None, None, _flatten([g[name] for name in cache.grad_order])
+        return (g_h, g_pos, g_vel, g_edge_attr, None, None, None, _flatten([g[name] for name in cache.grad_order]),
+                None, g_emb_w, g_emb_b)
