@@ -6,8 +6,9 @@ assembled from e3nn's Clebsch–Gordan coefficients (``o3.wigner_3j``) by the re
 
     D^l(R) = Cᵀ (D^1(R) ⊗ D^{l-1}(R)) C,   C = wigner_3j(1, l-1, l) with unit columns,
 
-which is the intertwiner property of the Clebsch–Gordan coefficients, with D^1(R) = R
-(e3nn ≥ 0.6 orders l = 1 as x, y, z). This agrees with ``o3.Irrep.D_from_matrix`` to its
+which is the intertwiner property of the Clebsch–Gordan coefficients, with D^1(R) = Q R Qᵀ
+where Q is e3nn's l = 1 basis read off its spherical harmonics (Q = I in e3nn 0.6, which
+orders l = 1 as x, y, z). This agrees with ``o3.Irrep.D_from_matrix`` to its
 float64 accuracy (~1e-6: e3nn 0.6 builds its generators in float32) and is exact to
 ~1e-15 in float64, and it costs a few batched matmuls instead of three ``matrix_exp``.
 Parity: an irrep with parity p picks up p when det R = -1 (O(3) only).
@@ -160,13 +161,22 @@ def _cg_basis(l: int, dtype: torch.dtype, device: str) -> torch.Tensor:
     return c.to(dtype=dtype, device=device)
 
 
+@functools.lru_cache(maxsize=None)
+def _l1_basis(dtype: torch.dtype, device: str):
+    """Q with Y¹(x) ∝ Q x: e3nn's l = 1 basis; ``None`` for e3nn 0.6's x, y, z order (Q = I)."""
+    q = o3.spherical_harmonics(1, torch.eye(3, dtype=torch.float64), normalize=True).transpose(0, 1)
+    q = torch.round(q / q.abs().amax())  # a signed permutation up to the normalisation
+    return None if torch.equal(q, torch.eye(3, dtype=q.dtype)) else q.to(dtype=dtype, device=device)
+
+
 def wigner_d_from_matrix(l: int, rot: torch.Tensor) -> torch.Tensor:
     """D^l(R) in e3nn's real basis for rotation matrices ``rot`` [n, 3, 3] (see module doc)."""
     n = rot.shape[0]
     if l == 0:
         return torch.ones(n, 1, 1, dtype=rot.dtype, device=rot.device)
     if l == 1:
-        return rot
+        q = _l1_basis(rot.dtype, str(rot.device))
+        return rot if q is None else q @ rot @ q.transpose(0, 1)
     prev = wigner_d_from_matrix(l - 1, rot)
     c = _cg_basis(l, rot.dtype, str(rot.device))
     kron = torch.einsum("bij,bkl->bikjl", rot, prev).reshape(n, 3 * (2 * l - 1), 3 * (2 * l - 1))
