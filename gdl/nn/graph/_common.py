@@ -99,6 +99,9 @@ class EdgeStructure(NamedTuple):
     def padded_bag_offsets(self, roles: int) -> torch.Tensor:
         """Offsets of ``roles``·N bags over ``bag_input``: per node its in-bag, its out-bag, then
         roles − 2 empty bags, so that an ``embedding_bag`` sum reads as [N, roles, C] (cached)."""
+        if roles not in self.cache and self.cache.get("uniform"):  # every bag has `degree` edges
+            step = torch.tensor([0, 1] + [2] * (roles - 2), device=self.bag_offsets.device) * self.degree
+            self.cache[roles] = (self.bag_offsets[::2].unsqueeze(1) + step).view(-1)
         if roles not in self.cache:
             num_nodes = self.inv_deg.shape[0]
             starts = torch.cat([self.bag_offsets, self.bag_offsets.new_full((1,), self.bag_input.shape[0])])
@@ -118,7 +121,7 @@ def edge_structure(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype)
             runs = torch.arange(num_edges, device=source.device).view(num_nodes, 1, degree)
             bag_input = torch.cat([runs, by_source.view(num_nodes, 1, degree)], 1).view(-1)
             bag_offsets = torch.arange(0, 2 * num_edges, degree, device=source.device)
-            return EdgeStructure(source, target, inv_deg, degree, bag_input, bag_offsets, {})
+            return EdgeStructure(source, target, inv_deg, degree, bag_input, bag_offsets, {"uniform": True})
     keys = torch.cat([2 * target, 2 * source + 1])  # bag of each (edge, role)
     order = torch.argsort(keys, stable=True)
     bag_input = order.remainder_(num_edges) if num_edges else order
