@@ -58,7 +58,11 @@ class EGNNConv(nn.Module):
     (``flat``; ``block(name)`` views one). With SiLU and ``fused=True`` (default) the layer runs as
     one autograd Function with a hand-written backward (``_egnn_fused.py``, differentiable once;
     ``fused=False`` is the plain autograd path). Edges sorted by target with equal in-degree
-    (batched complete graphs) use reshape-and-sum instead of scatters.
+    (batched complete graphs) use reshape-and-sum instead of scatters. The fused path multiplies h
+    once by all the weights acting on it (W_i, W_j, φ_v's and φ_h's first layers, stacked), and in
+    the backward gathers the per-node sums of the edge gradients with one ``embedding_bag`` (bags
+    of ``EdgeStructure``); given ``embedding=(s, Linear(1, F))`` (a model's first layer) it uses
+    h = W s + b in rank-one form.
     """
 
     def __init__(

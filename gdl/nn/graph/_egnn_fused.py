@@ -13,6 +13,12 @@ Notation (edge e = j → i, i = target, j = source)::
     z3 = W_3 m + b_3                                  w  = w_4 · silu(z3)   (tanh(w) if asked)
     t  = u_ij w  (u_ij = x_i − x_j, or normalised)    x' = x + C Σ_j clamp(t) + φ_v(h) v
     h' = h + W_n2 silu(W_n1 [h, Σ_j m] + b_n1) + b_n2
+
+Speed notes (CPU, measured with ``python -m gdl.benchmarks.nbody_speed``): the products with h
+share one matmul; per-node sums of edge gradients (into and out of each node) are one
+``embedding_bag``; gradients are collected and flattened once; Linear biases are added in place
+after ``mm`` (faster than ``addmm``'s broadcast copy); the clamp mask exists only when something
+was clipped.
 """
 from __future__ import annotations
 

@@ -210,3 +210,26 @@ def test_fused_backward_when_only_positions_are_used(edges):
              for layer in (fused, plain)]
     for a, b in zip(*grads):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_fused_backward_sorted_constant_in_degree_uneven_out_degree():
+    """Edges sorted by target with constant in-degree but uneven out-degrees (node 0 sends to all):
+    the per-node gradient sums take the general bags; values and gradients equal autograd's."""
+    from gdl.nn.graph._common import edge_structure
+
+    torch.manual_seed(0)
+    edge_index = torch.tensor([[1, 0, 0, 2, 0, 1, 0, 2], [0, 0, 1, 1, 2, 2, 3, 3]])
+    structure = edge_structure(edge_index, 4, torch.float64)
+    assert structure.degree == 2 and not structure.cache.get("uniform")
+    fused = EGNNConv(5, 5, 7, edge_channels=1, velocity=True, coords_init_gain=1.0).double()
+    plain = copy.deepcopy(fused)
+    plain.fused = False
+    h = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
+    pos = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    vel, attr = torch.randn(4, 3, dtype=torch.float64), torch.randn(8, 1, dtype=torch.float64)
+    results = []
+    for layer in (fused, plain):
+        out = layer(h, pos, edge_index, vel, attr)
+        results.append((out.h, out.pos) + torch.autograd.grad(out.h.sum() + out.pos.square().sum(), [h, pos, layer.flat]))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
