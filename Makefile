@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m gdl.demo
+	$(VENV)/bin/gdl train nbody --model egnn --epochs 20
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests
