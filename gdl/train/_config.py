@@ -169,15 +169,9 @@ def read_config_file(path) -> dict:
 
 def load_config(path) -> TrainConfig:
     """Read a YAML file into a validated ``TrainConfig``."""
-    path = Path(path)
+    values = read_config_file(path)
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
-    try:
-        return config_from_dict(values or {})
+        return config_from_dict(values)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
