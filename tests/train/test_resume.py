@@ -16,8 +16,11 @@ HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "tiny_train_task.py"
 
 
-def _run(args, **kwargs):
+def _run(args, pause_at=None, **kwargs):
     env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    env.pop("GDL_TEST_PAUSE_AT", None)
+    if pause_at:
+        env["GDL_TEST_PAUSE_AT"] = pause_at
     return subprocess.Popen([sys.executable, str(SCRIPT), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, cwd=str(HERE), **kwargs)
 
@@ -37,7 +40,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
     reference = _result(out)
 
     # killed in the middle of epoch 3 (index 2), step 2 of 4
-    victim = _run([str(tmp_path / "killed"), epochs])
+    victim = _run([str(tmp_path / "killed"), epochs], pause_at="2 2")  # waits there to be killed
     killed = False
     for line in victim.stdout:
         if line.strip() == "STEP 2 2":

@@ -6,7 +6,9 @@ so the RNG stream matters for exact resume).
 """
 from __future__ import annotations
 
+import os
 import sys
+import time
 
 import torch
 from torch import nn
@@ -94,10 +96,16 @@ def tiny_config(**overrides):
 
 
 class PrintSteps:
-    """Callback that prints 'STEP epoch step' after every step (the kill test reads it)."""
+    """Callback that prints 'STEP epoch step' after every step (the kill test reads it).
+
+    With ``GDL_TEST_PAUSE_AT="EPOCH STEP"`` set, it stops there (sleeps) until it is killed, so
+    the kill lands mid-epoch however fast the steps are.
+    """
 
     def on_step_end(self, trainer, epoch, step, loss):
         print(f"STEP {epoch} {step}", flush=True)
+        if os.environ.get("GDL_TEST_PAUSE_AT") == f"{epoch} {step}":
+            time.sleep(120)
 
 
 if __name__ == "__main__":  # python tiny_train_task.py RUN_DIR [resume]
