@@ -47,3 +47,14 @@ def config_hash(config: Mapping[str, Any], length: int = 12) -> str:
     """First ``length`` hex digits of the SHA-256 of ``config`` as canonical JSON."""
     text = json.dumps(config, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def save_processed(dataset, data_list) -> None:
+    """Apply ``pre_filter`` / ``pre_transform`` to ``data_list``, save it as the dataset's processed
+    file, and write ``generation.json`` (the parameters behind the cache name) beside it."""
+    kept = [d for d in data_list if dataset.pre_filter is None or dataset.pre_filter(d)]
+    if dataset.pre_transform is not None:
+        kept = [dataset.pre_transform(d) for d in kept]
+    dataset.save(kept, dataset.processed_paths[0])
+    with open(os.path.join(dataset.processed_dir, "generation.json"), "w", encoding="utf-8") as f:
+        json.dump(dataset.generation, f, indent=2, sort_keys=True)

@@ -14,7 +14,6 @@ Items are PyG ``Data(edge_index=[2, 164], y=[1], num_nodes=41)`` without node fe
 """
 from __future__ import annotations
 
-import json
 import os.path as osp
 from typing import Callable, List, Optional
 
@@ -22,7 +21,7 @@ import networkx as nx
 import torch
 from torch_geometric.data import Data, InMemoryDataset
 
-from gdl.data._home import config_hash, dataset_root, hook_repr
+from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
 
 __all__ = ["CSL", "CSL_SKIPS", "circular_skip_link_graph"]
 
@@ -103,12 +102,5 @@ class CSL(InMemoryDataset):
             graph = circular_skip_link_graph(skip)
             for _ in range(self.num_copies):
                 relabel = torch.randperm(CSL_NUM_NODES, generator=generator)
-                data = Data(edge_index=_edge_index(graph, relabel), y=torch.tensor([label]), num_nodes=CSL_NUM_NODES)
-                if self.pre_filter is not None and not self.pre_filter(data):
-                    continue
-                if self.pre_transform is not None:
-                    data = self.pre_transform(data)
-                data_list.append(data)
-        self.save(data_list, self.processed_paths[0])
-        with open(osp.join(self.processed_dir, "generation.json"), "w", encoding="utf-8") as f:
-            json.dump(self.generation, f, indent=2, sort_keys=True)
+                data_list.append(Data(edge_index=_edge_index(graph, relabel), y=torch.tensor([label]), num_nodes=CSL_NUM_NODES))
+        save_processed(self, data_list)

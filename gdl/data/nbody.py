@@ -25,7 +25,6 @@ and can be of any size. Either way the splits are disjoint and reproducible.
 """
 from __future__ import annotations
 
-import json
 import os.path as osp
 from typing import Callable, Dict, List, Optional
 
@@ -33,7 +32,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data, InMemoryDataset
 
-from gdl.data._home import config_hash, dataset_root, hook_repr
+from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
 from gdl.data.charged_particles import (
     ChargedParticlesConfig,
     draw_initial_conditions,
@@ -201,14 +200,8 @@ class NBodyCharged(InMemoryDataset):
                 edge_index=edge_index.clone(),
                 edge_attr=q[edge_index[0]] * q[edge_index[1]],
             )
-            if self.pre_filter is not None and not self.pre_filter(data):
-                continue
-            if self.pre_transform is not None:
-                data = self.pre_transform(data)
             data_list.append(data)
-        self.save(data_list, self.processed_paths[0])
-        with open(osp.join(self.processed_dir, "generation.json"), "w", encoding="utf-8") as f:
-            json.dump(self.generation, f, indent=2, sort_keys=True)
+        save_processed(self, data_list)
 
     def tensors(self) -> Dict[str, torch.Tensor]:
         """The stored split as stacked tensors ``pos``, ``vel``, ``y`` [count, n, d] and ``charges`` [count, n, 1]
