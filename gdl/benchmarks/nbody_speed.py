@@ -83,7 +83,7 @@ def plain_segnn_forward(model: SEGNN, data) -> torch.Tensor:
     edge_q = q[src] * q[dst]
 
     def tp(layer, x, attr):
-        out = layer.tp(x, attr)
+        out = layer.tp(x, attr, layer.path_weights())  # e3nn's own tensor product, gdl's weights
         return out if layer.bias is None else out + torch.zeros(out.shape[-1]).index_put((layer.bias_index,), layer.bias)
 
     def gated(layer, x, attr):
