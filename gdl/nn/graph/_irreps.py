@@ -121,10 +121,10 @@ class O3TensorProduct(nn.Module):
 class GatedO3TensorProduct(nn.Module):
     """Gate ∘ O3TensorProduct: a steerable non-linear layer (SEGNN's 'O3 swish gate')."""
 
-    def __init__(self, irreps_in, irreps_out, irreps_attr):
+    def __init__(self, irreps_in, irreps_out, irreps_attr, rescale: bool = True):
         super().__init__()
         self.gate = make_gate(o3.Irreps(irreps_out))
-        self.linear = O3TensorProduct(irreps_in, self.gate.irreps_in, irreps_attr)
+        self.linear = O3TensorProduct(irreps_in, self.gate.irreps_in, irreps_attr, rescale=rescale)
         self.irreps_in, self.irreps_out = self.linear.irreps_in, self.gate.irreps_out
 
     def forward(self, x: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:

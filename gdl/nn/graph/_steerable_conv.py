@@ -31,6 +31,7 @@ class SteerableConv(nn.Module):
     A gated layer is Gate(W (x ⊗ ã) + b): e3nn ``FullyConnectedTensorProduct`` with the
     attributes, bias on even scalars, SiLU/sigmoid gate. a_ij are optional invariant edge
     attributes (``edge_channels``). The residual is used when ``irreps_in == irreps_out``.
+    Weights are parametrised as SEGNN's (``O3TensorProduct``; ``rescale=False``: e3nn's).
 
     Symmetry: E(3) including reflections (all irreps carry their parity, Y^l has parity (−1)^l)
     and node permutations, exact. Types: h: ``FieldType.irreps(E, irreps_in)`` →
@@ -47,6 +48,7 @@ class SteerableConv(nn.Module):
         irreps_node_attr=None,
         edge_channels: int = 0,
         aggregation: str = "sum",
+        rescale: bool = True,
     ):
         super().__init__()
         self.irreps_in = as_irreps(irreps_in, "irreps_in")
@@ -60,10 +62,11 @@ class SteerableConv(nn.Module):
         self.residual = self.irreps_in == self.irreps_out
 
         message_in = self.irreps_in + self.irreps_in + o3.Irreps(f"{1 + self.edge_channels}x0e")
-        self.message_1 = GatedO3TensorProduct(message_in, self.irreps_hidden, self.irreps_edge_attr)
-        self.message_2 = GatedO3TensorProduct(self.irreps_hidden, self.irreps_hidden, self.irreps_edge_attr)
-        self.update_1 = GatedO3TensorProduct(self.irreps_in + self.irreps_hidden, self.irreps_hidden, self.irreps_node_attr)
-        self.update_2 = O3TensorProduct(self.irreps_hidden, self.irreps_out, self.irreps_node_attr)
+        self.message_1 = GatedO3TensorProduct(message_in, self.irreps_hidden, self.irreps_edge_attr, rescale)
+        self.message_2 = GatedO3TensorProduct(self.irreps_hidden, self.irreps_hidden, self.irreps_edge_attr, rescale)
+        self.update_1 = GatedO3TensorProduct(self.irreps_in + self.irreps_hidden, self.irreps_hidden,
+                                             self.irreps_node_attr, rescale)
+        self.update_2 = O3TensorProduct(self.irreps_hidden, self.irreps_out, self.irreps_node_attr, rescale=rescale)
 
         E = euclidean_group(3)
         self.in_type = {
