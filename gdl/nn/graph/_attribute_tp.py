@@ -38,7 +38,7 @@ class AttributeTensorProduct(nn.Module):
                              f"got {tp}")
         self.irreps_in1, self.irreps_in2, self.irreps_out = tp.irreps_in1, tp.irreps_in2, tp.irreps_out
         self.weight_numel = tp.weight_numel
-        in1_slices, in2_slices = self.irreps_in1.slices(), self.irreps_in2.slices()
+        in1_slices = self.irreps_in1.slices()
 
         # Channels of x grouped by irrep, in (component, channel) order: X_ρ[z, i, u] = x[z, index].
         groups: Dict[o3.Irrep, List[int]] = {}
@@ -92,7 +92,6 @@ class AttributeTensorProduct(nn.Module):
             name = f"w3j_{l1}_{l2}_{l3}"
             if not hasattr(self, name):
                 self.register_buffer(name, o3.wigner_3j(l1, l2, l3), persistent=False)
-        self.in2_slices = in2_slices
         self.path_sizes = [[] for _ in self.group_irreps]
         self.path_positions = []
         for key in self.paths:

@@ -62,9 +62,9 @@ class O3TensorProduct(nn.Module):
 
     Parametrised as SEGNN's ``O3TensorProduct`` (``tp_rescale``, Brandstetter et al. 2022 code):
     for an output block with fan-in F = Σ mul_1·mul_2 over the paths into it, the stored
-    parameter θ ~ U(−1/√F, 1/√F) (``torch.nn.Linear``'s init) and the path weight is θ·√F, so the
-    forward map at init matches e3nn's U(−1, 1)-scaled weights while Adam's step on θ moves the
-    weight √F times further — the effective learning rate SEGNN is trained with. The bias on
+    parameter θ ~ U(−1/√F, 1/√F) (``torch.nn.Linear``'s init) and the path weight is θ·√F. Path
+    weights thus start at U(−1, 1), the scale of e3nn's N(0, 1), but Adam's step on θ moves them
+    √F times further — the effective learning rate SEGNN is trained with. The bias on
     even scalars starts at U(−1/√F, 1/√F) like ``torch.nn.Linear``'s. ``rescale=False`` gives
     e3nn's own parametrisation (weights N(0, 1), zero bias).
 
@@ -89,11 +89,10 @@ class O3TensorProduct(nn.Module):
                            for ins in self.tp.instructions]) if self.tp.instructions else torch.zeros(0)
         if self.rescale:
             weight = (2 * torch.rand(self.tp.weight_numel) - 1) * bound
-            self.register_buffer("weight_scale", bound.reciprocal(), persistent=False)
         else:
             weight = torch.randn(self.tp.weight_numel)
-            self.weight_scale = None
         self.weight = nn.Parameter(weight)
+        self.register_buffer("weight_scale", bound.reciprocal() if self.rescale else None, persistent=False)
         index, bias_bound = [], []
         for i_out, ((mul, ir), sl) in enumerate(zip(self.irreps_out, self.irreps_out.slices())):
             if ir == o3.Irrep("0e"):
