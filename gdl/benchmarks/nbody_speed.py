@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from typing import Callable, Dict, List
 
 import torch
 
+from gdl.benchmarks._checkout import import_from_checkout
 from gdl.nn.graph import SEGNN, TFN, EGNN, fully_connected_graph
 
 
@@ -99,13 +99,7 @@ def plain_segnn_forward(model: SEGNN, data) -> torch.Tensor:
 
 def reference_egnn(path: str):
     """The reference EGNN_vel (4 layers, hidden 64) and a callable data → predicted positions."""
-    sys.path.insert(0, path)
-    try:
-        from n_body_system.model import EGNN_vel
-    except ImportError as exc:
-        raise SystemExit(f"--reference-egnn {path}: cannot import n_body_system.model.EGNN_vel ({exc})") from None
-    finally:
-        sys.path.remove(path)
+    EGNN_vel = import_from_checkout(path, "n_body_system.model", "--reference-egnn").EGNN_vel
     model = EGNN_vel(in_node_nf=1, in_edge_nf=2, hidden_nf=64, n_layers=4, recurrent=True)
 
     def forward(data):

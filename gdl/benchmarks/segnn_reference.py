@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 import torch
 from torch import nn
+
+from gdl.benchmarks._checkout import import_from_checkout
 
 
 def reference_segnn(path: str) -> nn.Module:
@@ -32,14 +33,8 @@ def reference_segnn(path: str) -> nn.Module:
 
     if not hasattr(Data, "contains_isolated_nodes"):  # renamed in PyG 2; the reference calls the old name
         Data.contains_isolated_nodes = Data.has_isolated_nodes
-    sys.path.insert(0, path)
-    try:
-        from models.balanced_irreps import WeightBalancedIrreps
-        from models.segnn.segnn import SEGNN
-    except ImportError as exc:
-        raise SystemExit(f"--reference-segnn {path}: cannot import models.segnn.segnn.SEGNN ({exc})") from None
-    finally:
-        sys.path.remove(path)
+    WeightBalancedIrreps = import_from_checkout(path, "models.balanced_irreps", "--reference-segnn").WeightBalancedIrreps
+    SEGNN = import_from_checkout(path, "models.segnn.segnn", "--reference-segnn").SEGNN
     attr = Irreps.spherical_harmonics(1)
     hidden = WeightBalancedIrreps(Irreps("64x0e"), attr, sh=True, lmax=1)
     return SEGNN(Irreps("2x1o + 1x0e"), hidden, Irreps("1x1o"), attr, attr, num_layers=4, norm="none", pool="avg",
