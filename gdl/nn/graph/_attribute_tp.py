@@ -57,7 +57,7 @@ class AttributeTensorProduct(nn.Module):
                      for b in blocks for u in range(self.irreps_in1[b].mul)]
             self.register_buffer(f"gather_{group}", torch.tensor(index, dtype=torch.long), persistent=False)
 
-        # Paths (group ρ, attribute block, output block), each with its columns in W_ρ [U_ρ, columns].
+        # Paths (group ρ, attribute block, output block) and the flat e3nn weights each one reads.
         by_key: Dict[Tuple[int, int, int], list] = {}
         weight_offset = 0
         for ins in tp.instructions:
@@ -67,15 +67,17 @@ class AttributeTensorProduct(nn.Module):
                 (channel_offset[ins.i_in1], mul_in, mul_out, weight_offset, float(ins.path_weight)))
             weight_offset += mul_in * mul_out
         self.paths = sorted(by_key)
-        self.path_columns: Dict[Tuple[int, int, int], slice] = {}
+        # Each path's columns of Y_ρ, in order: its position in the group and its width (mul_out).
+        self.path_sizes: List[List[int]] = [[] for _ in self.group_irreps]
+        self.path_positions: List[int] = []
         # W_ρ = weight_ext[index_ρ] · scale_ρ, weight_ext = [weight, 0] (entry -1: no path, weight 0).
         index = [torch.full((n, 0), -1, dtype=torch.long) for n in self.group_channels]
         scale = [torch.zeros(n, 0, dtype=torch.float64) for n in self.group_channels]
         for key in self.paths:
             group, _, i_out = key
             mul_out = self.irreps_out[i_out].mul
-            start = index[group].shape[1]
-            self.path_columns[key] = slice(start, start + mul_out)
+            self.path_positions.append(len(self.path_sizes[group]))
+            self.path_sizes[group].append(mul_out)
             idx = torch.full((self.group_channels[group], mul_out), -1, dtype=torch.long)
             sc = torch.zeros(self.group_channels[group], mul_out, dtype=torch.float64)
             for row, mul_in, _, offset, alpha in by_key[key]:
@@ -92,11 +94,6 @@ class AttributeTensorProduct(nn.Module):
             name = f"w3j_{l1}_{l2}_{l3}"
             if not hasattr(self, name):
                 self.register_buffer(name, o3.wigner_3j(l1, l2, l3), persistent=False)
-        self.path_sizes = [[] for _ in self.group_irreps]
-        self.path_positions = []
-        for key in self.paths:
-            self.path_positions.append(len(self.path_sizes[key[0]]))
-            self.path_sizes[key[0]].append(self.irreps_out[key[2]].mul)
 
     def group_weights(self, weight: torch.Tensor) -> List[torch.Tensor]:
         """W_ρ [U_ρ, columns_ρ] per group: the e3nn weights of every path reading ρ, α_p folded in."""

@@ -122,23 +122,9 @@ def test_egnn_learns_one_batch(nbody_batch):
 
 
 def test_egnn_fused_equals_autograd_path(nbody_batch):
-    """The fused layers (hand-written backward, skipped φ_h in the last layer) match plain autograd."""
-    batch = nbody_batch(4)
-    fused = build("egnn")
-    plain = EGNN(fused=False).double()
-    plain.load_state_dict(fused.state_dict())
-    results = []
-    for model in (fused, plain):
-        out = model(batch)
-        loss = torch.nn.functional.mse_loss(out, batch.y)
-        results.append([out] + list(torch.autograd.grad(loss, list(model.parameters()))))
-    for a, b in zip(*results):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
-
-
-def test_egnn_fused_equals_autograd_path_with_velocity_gradients(nbody_batch):
-    """With ‖v‖ needing a gradient the first layer takes h densely (not in rank-one form); both
-    forms give the gradients of plain autograd, the velocities' included."""
+    """The fused layers (hand-written backward, skipped φ_h in the last layer) match plain autograd:
+    outputs and gradients. With ‖v‖ needing a gradient the first layer takes h densely (not in
+    rank-one form); both forms give plain autograd's gradients, the velocities' included."""
     batch = nbody_batch(3)
     fused = build("egnn")
     plain = EGNN(fused=False).double()
@@ -148,8 +134,9 @@ def test_egnn_fused_equals_autograd_path_with_velocity_gradients(nbody_batch):
         for vel_grad in (False, True):
             data = batch.clone()
             data.vel = batch.vel.clone().requires_grad_(vel_grad)
-            loss = torch.nn.functional.mse_loss(model(data), data.y)
+            out = model(data)
+            loss = torch.nn.functional.mse_loss(out, data.y)
             leaves = list(model.parameters()) + ([data.vel] if vel_grad else [])
-            results.append(torch.autograd.grad(loss, leaves))
+            results.append((out,) + torch.autograd.grad(loss, leaves))
     for a, b in zip(results[0] + results[1], results[2] + results[3]):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
