@@ -11,7 +11,9 @@ import torch
 
 from gdl.groups._errors import GroupElementError
 from gdl.groups._group import Group, tolerance
+from gdl.groups._homomorphism import GroupHomomorphism
 from gdl.groups._orthogonal import O3, SO3, OrthogonalGroup
+from gdl.groups._points import PointAction
 from gdl.groups._reps import PullbackRep, Rep
 
 
@@ -92,16 +94,39 @@ class Euclidean(Group):
             return lambda g: g
         return super().embedding_into(other)
 
+    # -- homomorphisms ------------------------------------------------------------------
+    def projection_to_orthogonal(self) -> GroupHomomorphism:
+        """The homomorphism E(d) → O(d) (SE(d) → SO(d)), (Q, t) ↦ Q: its kernel is the
+        translations, so fields pulled back through it (vectors, irreps) ignore translations."""
+        return GroupHomomorphism(self, self.linear_group, self.linear_part, f"{self} → {self.linear_group}", key=("linear part",))
+
+    def homomorphism_to(self, other):
+        """Also maps E(d) to O(d)/SO(d) fields: the projection to the linear part, then the
+        inclusion SO(d) ⊂ O(d) where needed (there is no homomorphism E(d) → SO(d))."""
+        hom = super().homomorphism_to(other)
+        if hom is not None:
+            return hom
+        if isinstance(other, OrthogonalGroup) and other.d == self.d:
+            onward = self.linear_group.homomorphism_to(other)
+            return None if onward is None else self.projection_to_orthogonal().then(onward)
+        return None
+
     # -- representations -------------------------------------------------------------
-    def standard_rep(self) -> "AffineRep":
-        """The affine action on points, x ↦ Q x + t (``matrix`` gives homogeneous matrices)."""
-        return AffineRep(self)
+    def point_action(self) -> PointAction:
+        """The affine action on points, x ↦ Q x + t: a ``PointAction`` (dim d), not a ``Rep``."""
+        return PointAction(self)
+
+    def standard_rep(self) -> PointAction:
+        """The defining action of E(d) on R^d — affine (x ↦ Q x + t), so it is the
+        ``PointAction`` of ``point_action()``, not a linear ``Rep``; vectors are ``vector_rep()``."""
+        return PointAction(self)
 
     def linear_rep(self, rep: Rep) -> Rep:
-        """A rep of O(d) (SO(d)) pulled back to E(d): translations act trivially (vectors, irreps)."""
+        """A rep of O(d) (SO(d)) pulled back to E(d) through ``projection_to_orthogonal()``:
+        translations act trivially (vectors, irreps)."""
         if rep.group != self.linear_group:
             raise TypeError(f"{self.name}.linear_rep expects a rep of {self.linear_group}, got one of {rep.group}")
-        return PullbackRep(self, rep, self.linear_part, f"{rep.name}")
+        return PullbackRep(self, rep, self.projection_to_orthogonal(), f"{rep.name}")
 
     def vector_rep(self) -> Rep:
         """Vectors (velocities, displacements): x ↦ Q x, translation-invariant."""
@@ -111,6 +136,8 @@ class Euclidean(Group):
         """e3nn irreps pulled back through E(3) → O(3) (d = 3 only)."""
         if self.d != 3:
             raise TypeError(f"e3nn irreps need d = 3, {self.name} has d = {self.d}")
+        if isinstance(irreps, PullbackRep) and irreps.group == self:
+            return irreps
         return self.linear_rep(self.linear_group.irreps(irreps))
 
 
@@ -118,33 +145,3 @@ class SpecialEuclidean(Euclidean):
     """SE(d): rotations and translations of R^d (no reflections)."""
 
     special = True
-
-
-class AffineRep(Rep):
-    """E(d) acting on points of R^d by x ↦ Q x + t.
-
-    Affine, not linear: ``dim`` = d (the size of the point axis) while ``matrix`` returns
-    the homogeneous (d+1)×(d+1) matrices, for which ρ(g∘h) = ρ(g)ρ(h) holds exactly.
-    Direct sums and tensor products need linear reps and are refused.
-    """
-
-    is_orthogonal = False
-
-    def __init__(self, group: Euclidean):
-        super().__init__(group, group.d, "points")
-
-    def _matrix(self, g, dtype, device):
-        return g.to(dtype)
-
-    def _act_last(self, g, x):
-        q = self.group.linear_part(g).to(x.dtype)
-        t = self.group.translation(g).to(x.dtype)
-        if q.shape[0] == 1:
-            return x @ q[0].transpose(0, 1) + t[0]
-        t = t.reshape(t.shape[0], *([1] * (x.dim() - 2)), self.group.d)
-        return torch.einsum("bij,b...j->b...i", q, x) + t
-
-    def _not_linear(self, *_):
-        raise TypeError("the affine action on points is not linear: it has no direct sum, tensor product or dual")
-
-    __add__ = __rmul__ = tensor = __matmul__ = dual = _not_linear

@@ -1,8 +1,11 @@
 """FieldType: how one axis of a tensor transforms under a group.
 
 Layers expose ``in_type`` / ``out_type`` as field types, so a checker needs nothing else.
-A field type is a small immutable value: a group and a list of reps whose direct sum acts
-on one axis (default: the last, the channel axis).
+A field type is a small immutable value: a group and a list of actions whose direct sum
+acts on one axis (default: the last, the channel axis). The actions are linear
+representations (``Rep``), or include points (``PointAction``, x ↦ Qx + t), which then move
+affinely while the other blocks move linearly. A field type is sliced by field like e3nn's
+``Irreps``: ``ft[1:3]`` is the sub-type and ``ft.channels(slice(1, 3))`` its channels.
 """
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from typing import Sequence, Union
 
 import torch
 
+from gdl.groups._action import Action
 from gdl.groups._errors import FieldTypeError
 from gdl.groups._group import Group
-from gdl.groups._reps import Rep, ZeroRep, direct_sum
+from gdl.groups._points import affine_sum
+from gdl.groups._reps import ZeroRep
 
 
 class FieldType:
@@ -24,20 +29,50 @@ class FieldType:
     20
     """
 
-    def __init__(self, group: Group, reps: Union[Rep, Sequence[Rep]], axis: int = -1):
-        reps = [reps] if isinstance(reps, Rep) else list(reps)
+    def __init__(self, group: Group, reps: Union[Action, Sequence[Action]], axis: int = -1):
+        reps = [reps] if isinstance(reps, Action) else list(reps)
         for r in reps:
+            if not isinstance(r, Action):
+                raise TypeError(f"FieldType over {group} needs representations (or points), got {r!r}")
             if r.group != group:
                 raise TypeError(f"FieldType over {group} got a representation of {r.group}: {r}")
         self.group = group
         self.reps = tuple(reps)
         self.axis = int(axis)
-        self.rep = direct_sum(*reps) if reps else ZeroRep(group)
+        self.rep = affine_sum(*reps) if reps else ZeroRep(group)
 
     @classmethod
     def irreps(cls, group: Group, irreps, axis: int = -1) -> "FieldType":
-        """A field of e3nn irreps over SO(3), O(3), or E(3)/SE(3) (translations act trivially)."""
+        """A field of irreps: e3nn irreps over SO(3), O(3), or E(3)/SE(3) (translations act
+        trivially), or the multiplicity syntax of SO(2), O(2), C_n, D_n (``"4x0+2x1"``)."""
         return cls(group, group.irreps(irreps), axis)
+
+    @property
+    def is_linear(self) -> bool:
+        """Whether every block moves linearly (``False`` when the type contains points)."""
+        return self.rep.is_linear
+
+    @property
+    def fields(self) -> tuple:
+        """The fields of this type (the summands of its action), in channel order."""
+        return self.rep.summands
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def __getitem__(self, key) -> "FieldType":
+        """The sub-type of field ``key`` (an index or a slice of fields); its channels are
+        ``self.channels(key)``."""
+        sub = self.rep[key]
+        return FieldType(self.group, sub if sub.dim else [], self.axis)
+
+    def channels(self, key) -> slice:
+        """The channel slice of ``self[key]`` on this type's axis."""
+        return self.rep.channels(key)
+
+    def slices(self) -> list:
+        """The channel slice of every field."""
+        return self.rep.slices()
 
     @property
     def dim(self) -> int:
@@ -49,9 +84,9 @@ class FieldType:
 
     @property
     def e3nn_irreps(self):
-        """The ``e3nn.o3.Irreps`` of this field when it is made of irreps, else ``None``."""
-        rep = getattr(self.rep, "rep", self.rep)  # through a pull-back from E(3)
-        return getattr(rep, "irreps", None)
+        """The ``e3nn.o3.Irreps`` of this field when it is made of e3nn irreps (over SO(3),
+        O(3), or E(3)/SE(3) through the projection to the linear part), else ``None``."""
+        return self.rep.e3nn_irreps
 
     def check(self, x: torch.Tensor) -> torch.Tensor:
         """Raise a ``FieldTypeError`` naming the expected and actual sizes, else return ``x``."""
@@ -65,10 +100,10 @@ class FieldType:
             )
         return x
 
-    def transform(self, g, x: torch.Tensor) -> torch.Tensor:
-        """ρ(g)·x on this field's axis."""
+    def transform(self, g, x: torch.Tensor, *, validate: bool = True) -> torch.Tensor:
+        """g·x on this field's axis (``validate=False``: see ``Action.act``)."""
         self.check(x)
-        return self.rep.act(g, x, axis=self.axis)
+        return self.rep.act(g, x, axis=self.axis, validate=validate)
 
     def __add__(self, other: "FieldType") -> "FieldType":
         if not isinstance(other, FieldType) or other.group != self.group:

@@ -88,18 +88,24 @@ class Group:
 
     # -- finite groups --------------------------------------------------------------
     @property
-    def order(self) -> int:
-        raise TypeError(f"{self.name} is not finite: it has no order")
+    def order(self):
+        """The number of elements: an ``int`` for finite groups, ``math.inf`` for infinite
+        ones (so ``group.order <= 120`` and ``math.isinf(group.order)`` read naturally)."""
+        return math.inf
 
     def elements(self, *, dtype=None, device=None) -> Element:
         raise TypeError(f"{self.name} is not finite: it cannot list its elements")
 
     def index(self, g: Element) -> torch.Tensor:
         """The position of each element in ``elements()`` (finite groups only)."""
+        return self._index(self.validate(g))
+
+    def _index(self, g: Element) -> torch.Tensor:
         raise TypeError(f"{self.name} is not finite: its elements have no index")
 
     # -- representations ------------------------------------------------------------
     def trivial_rep(self, dim: int = 1):
+        """ρ(g) = I on R^dim."""
         from gdl.groups._reps import TrivialRep
 
         return TrivialRep(self, dim)
@@ -118,11 +124,30 @@ class Group:
         raise NotImplementedError(f"{self.name} does not list irreducible representations")
 
     def embedding_into(self, other: "Group"):
-        """The inclusion homomorphism ``self → other`` as a function on element batches,
-        for ``rep.restrict``. Raises when ``self`` is not a known subgroup of ``other``."""
+        """The inclusion ``self → other`` as a function on element batches (subclasses
+        extend this). Raises ``TypeError`` when ``self`` is not a known subgroup of ``other``."""
         if other == self:
             return lambda g: g
         raise TypeError(f"{self.name} is not a known subgroup of {other.name}")
+
+    def embedding(self, other: "Group"):
+        """The inclusion homomorphism ``self → other`` as a ``GroupHomomorphism`` (for
+        ``rep.restrict``). Raises ``TypeError`` when ``self`` is not a known subgroup of ``other``."""
+        from gdl.groups._homomorphism import GroupHomomorphism
+
+        if other == self:
+            return GroupHomomorphism.identity(self)
+        return GroupHomomorphism(self, other, self.embedding_into(other), f"{self} ⊂ {other}", key=("inclusion",))
+
+    def homomorphism_to(self, other: "Group"):
+        """The canonical homomorphism ``self → other`` known to gdl — the identity, an
+        inclusion of a subgroup, or (for E(d)) the projection to O(d) followed by an inclusion —
+        as a ``GroupHomomorphism``; ``None`` when there is none (fields over ``other`` then do
+        not transform under ``self``)."""
+        try:
+            return self.embedding(other)
+        except TypeError:
+            return None
 
     # -- element batches --------------------------------------------------------------
     def batch_size(self, g: Element) -> int:

@@ -24,7 +24,8 @@ from e3nn import o3
 
 from gdl.groups._errors import GroupElementError
 from gdl.groups._group import Group, tolerance
-from gdl.groups._reps import MatrixRep, Rep, TrivialRep
+from gdl.groups._irrep_sum import IrrepSum
+from gdl.groups._reps import MatrixRep
 
 
 def _plane_rotation(d, i, j, angle, dtype, device):
@@ -136,7 +137,18 @@ class SO3(OrthogonalGroup):
 
     def irreps(self, irreps) -> "IrrepsRep":
         """The rep on an ``e3nn.o3.Irreps`` (string or object), block-diagonal Wigner-D."""
-        return IrrepsRep(self, o3.Irreps(irreps))
+        if isinstance(irreps, IrrepsRep):
+            irreps = irreps.irreps
+        try:
+            return IrrepsRep(self, o3.Irreps(irreps))
+        except (ValueError, AssertionError, TypeError) as err:
+            raise ValueError(
+                f"{self} irreps: cannot parse {irreps!r} as e3nn Irreps (terms like '4x0e+2x1o', "
+                f"labels l with parity e/o): {err}"
+            ) from None
+
+    def _trivial_irreps(self, dim: int) -> "IrrepsRep":
+        return IrrepsRep(self, o3.Irreps(f"{dim}x0e"))
 
 
 class O3(OrthogonalGroup):
@@ -152,6 +164,7 @@ class O3(OrthogonalGroup):
 
     irrep = SO3.irrep
     irreps = SO3.irreps
+    _trivial_irreps = SO3._trivial_irreps
 
 
 @functools.lru_cache(maxsize=None)
@@ -183,28 +196,37 @@ def wigner_d_from_matrix(l: int, rot: torch.Tensor) -> torch.Tensor:
     return c.transpose(0, 1) @ kron @ c
 
 
-class IrrepsRep(Rep):
+class IrrepsRep(IrrepSum):
     """The representation of SO(3)/O(3) on e3nn ``Irreps``: block-diagonal Wigner-D.
 
-    ``act`` applies each D^l once per distinct l to all its copies (a batched matmul on a
-    ``[..., mul, 2l+1]`` view), never building the full block-diagonal matrix.
+    An ``IrrepSum`` whose labels are e3nn's ``Irrep`` (``"4x0e+4x1o"``), so it adds, slices,
+    simplifies and sorts as e3nn's ``Irreps`` do, and tensor products decompose by e3nn's
+    Clebsch–Gordan coefficients (``o3.wigner_3j``). ``act`` applies each D^l once per
+    distinct l to all its copies (a batched matmul on a ``[..., mul, 2l+1]`` view), never
+    building the full block-diagonal matrix.
     """
 
-    def __init__(self, group, irreps: o3.Irreps):
+    def __init__(self, group, irreps):
         if not isinstance(group, OrthogonalGroup) or group.d != 3:
             raise TypeError(f"e3nn irreps are representations of SO(3) or O(3), not of {group}")
         self.irreps = o3.Irreps(irreps)
-        super().__init__(group, self.irreps.dim, str(self.irreps))
+        super().__init__(group, [(mul, ir) for mul, ir in self.irreps])
 
-    def _key(self):
-        return ("IrrepsRep", self.group, str(self.irreps))
+    def _label_dim(self, label):
+        return label.dim
 
-    def _merge(self, other):
-        if isinstance(other, IrrepsRep) and other.group == self.group:
-            return IrrepsRep(self.group, self.irreps + other.irreps)
-        if isinstance(other, TrivialRep) and other.group == self.group:
-            return IrrepsRep(self.group, self.irreps + o3.Irreps(f"{other.dim}x0e"))
-        return None
+    def _label_key(self, label):
+        return (label.l, label.p)
+
+    def _new(self, entries):
+        return IrrepsRep(self.group, o3.Irreps([(mul, ir) for mul, ir in entries]))
+
+    @property
+    def e3nn_irreps(self):
+        return self.irreps
+
+    def _decompose_pair(self, a, b):
+        return _clebsch_gordan_rows(a, b)
 
     def _blocks(self, g, dtype):
         """{(l, p): D} for the distinct irreps, with parity applied for det R = -1."""
@@ -244,3 +266,16 @@ class IrrepsRep(Rep):
                 y = torch.einsum("bij,b...mj->b...mi", d, y)
             parts.append(y.reshape(*x.shape[:-1], mul * ir.dim))
         return torch.cat(parts, dim=-1) if parts else x
+
+
+@functools.lru_cache(maxsize=None)
+def _clebsch_gordan_rows(a: o3.Irrep, b: o3.Irrep):
+    """ρ_a ⊗ ρ_b = ⊕_{|l_a − l_b| ≤ l ≤ l_a + l_b} ρ_(l, p_a p_b), rows W_l = √(2l+1)·C_lᵀ from
+    e3nn's ``wigner_3j(l_a, l_b, l)`` (unit rows: C has Frobenius norm 1), so that
+    W_l (D^a ⊗ D^b) = D^l W_l — the recursion ``wigner_d_from_matrix`` is built on."""
+    out = []
+    for l in range(abs(a.l - b.l), a.l + b.l + 1):
+        c = o3.wigner_3j(a.l, b.l, l, dtype=torch.float64).reshape(a.dim * b.dim, 2 * l + 1)
+        w = c.transpose(0, 1)
+        out.append((o3.Irrep(l, a.p * b.p), w / w.norm(dim=1, keepdim=True)))
+    return out

@@ -13,7 +13,8 @@ import torch
 
 from gdl.groups._errors import GroupElementError
 from gdl.groups._group import Group, wrap_angle
-from gdl.groups._reps import MatrixRep, TrivialRep
+from gdl.groups._planar_irreps import PlanarIrrep, PlanarIrreps
+from gdl.groups._reps import MatrixRep
 
 
 def rotation_2d(theta: torch.Tensor) -> torch.Tensor:
@@ -28,25 +29,36 @@ def reflect_columns(m: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
     return torch.stack([m[..., 0], m[..., 1] * sign[:, None]], dim=-1)
 
 
-def _planar_irrep(group, m: int, angle_of, flip_of=None, det_only=False):
-    """ρ(R(θ)F^f) = R(mθ)F^f (dim 2, m ≥ 1), or the 1-dim trivial/determinant rep (m = 0)."""
-    if m == 0:
-        if not det_only:
-            return TrivialRep(group)
-
-        def det(g, dtype, device):
-            return (1 - 2 * flip_of(g).to(dtype)).reshape(-1, 1, 1)
-
-        return MatrixRep(group, 1, "det", det, key=("irrep", 0, 1))
+def _planar_irrep(group, m: int, angle_of, flip_of=None):
+    """ρ(R(θ)F^f) = R(mθ)F^f (dim 2; the standard rep of C_n, D_n for n ≤ 2, where it is reducible)."""
 
     def fn(g, dtype, device):
         mat = rotation_2d(m * angle_of(g).to(dtype))
         return reflect_columns(mat, flip_of(g)) if flip_of is not None else mat
 
-    return MatrixRep(group, 2, f"ρ_{m}", fn, key=("irrep", m))
+    return MatrixRep(group, 2, "standard", fn, key=("standard", m))
 
 
-class SO2(Group):
+class _PlanarIrrepsMixin:
+    """Irreps with the multiplicity syntax (``gdl.groups._planar_irreps``) for planar groups."""
+
+    def irreps(self, irreps) -> PlanarIrreps:
+        """A sum of irreps with multiplicities, e.g. ``"4x0+2x1+1x2"`` (labels: see
+        ``gdl.groups._planar_irreps``; a ``PlanarIrreps`` of this group is returned as is)."""
+        if isinstance(irreps, PlanarIrreps):
+            if irreps.group != self:
+                raise TypeError(f"{self}.irreps got irreps of {irreps.group}: {irreps}")
+            return irreps
+        return PlanarIrreps(self, irreps)
+
+    def _irrep(self, freq: int, prime: int = 0) -> PlanarIrreps:
+        return PlanarIrreps(self, [(1, PlanarIrrep(int(freq), int(prime)))])
+
+    def _trivial_irreps(self, dim: int) -> PlanarIrreps:
+        return PlanarIrreps(self, [(dim, PlanarIrrep(0, 0))])
+
+
+class SO2(_PlanarIrrepsMixin, Group):
     """SO(2), rotations of the plane; elements are angles θ ∈ (-π, π] (float, [n]).
 
     Haar measure: θ uniform on (-π, π]. Generators: the rotation by 1 rad (an irrational
@@ -81,11 +93,14 @@ class SO2(Group):
     def standard_rep(self):
         return self.irrep(1)
 
-    def irrep(self, m: int):
-        """ρ_m(θ) = R(mθ) (dim 2) for m ≥ 1; the trivial rep for m = 0."""
+    def irrep(self, m: int) -> PlanarIrreps:
+        """ρ_m(θ) = R(mθ) (dim 2) for m ≥ 1; the trivial irrep for m = 0 (label ``"m"``)."""
         if m < 0:
             raise ValueError(f"SO(2) irreps are labelled by m ≥ 0 (ρ_-m ≅ ρ_m), got m={m}")
-        return _planar_irrep(self, int(m), angle_of=lambda g: g)
+        return self._irrep(m)
+
+    def _planar_spec(self):
+        return {"period": None, "reflections": False, "rotation": lambda g: g, "flip": None}
 
     def embedding_into(self, other):
         if isinstance(other, O2):
@@ -97,7 +112,7 @@ class SO2(Group):
         return super().embedding_into(other)
 
 
-class O2(Group):
+class O2(_PlanarIrrepsMixin, Group):
     """O(2), rotations and reflections of the plane; elements (θ, f) = R(θ)F^f ([n, 2], float).
 
     Haar measure: θ uniform, f uniform on {0, 1}. Generators: rotation by 1 rad and the
@@ -143,11 +158,15 @@ class O2(Group):
     def standard_rep(self):
         return self.irrep(1)
 
-    def irrep(self, m: int, flip: int = 0):
-        """m ≥ 1: ρ_m(R(θ)F^f) = R(mθ)F^f (dim 2); m = 0: trivial (flip=0) or det (flip=1)."""
+    def irrep(self, m: int, flip: int = 0) -> PlanarIrreps:
+        """m ≥ 1: ρ_m(R(θ)F^f) = R(mθ)F^f (dim 2, label ``"m"``); m = 0: trivial (flip=0,
+        ``"0"``) or det (flip=1, ``"0'"``)."""
         if m < 0 or flip not in (0, 1) or (m > 0 and flip):
             raise ValueError(f"O(2) irreps: (m ≥ 1) or (m = 0, flip ∈ {{0, 1}}); got m={m}, flip={flip}")
-        return _planar_irrep(self, int(m), angle_of=lambda g: g[:, 0], flip_of=lambda g: g[:, 1], det_only=bool(flip))
+        return self._irrep(m, flip)
+
+    def _planar_spec(self):
+        return {"period": None, "reflections": True, "rotation": lambda g: g[:, 0], "flip": lambda g: g[:, 1]}
 
     def embedding_into(self, other):
         from gdl.groups._orthogonal import OrthogonalGroup
@@ -157,7 +176,7 @@ class O2(Group):
         return super().embedding_into(other)
 
 
-class Cyclic(Group):
+class Cyclic(_PlanarIrrepsMixin, Group):
     """C_n, rotations of the plane by multiples of 2π/n; elements k ∈ [0, n) (int64, [n])."""
 
     element_shape = ()
@@ -180,8 +199,8 @@ class Cyclic(Group):
     def elements(self, *, dtype=None, device=None):
         return torch.arange(self.n, device=device)
 
-    def index(self, g):
-        return self.validate(g).long()
+    def _index(self, g):
+        return g.long()
 
     def _identity(self, n, dtype, device):
         return torch.zeros(n, dtype=torch.int64, device=device)
@@ -209,18 +228,19 @@ class Cyclic(Group):
         return g.to(torch.float64) * (2 * math.pi / self.n)
 
     def standard_rep(self):
-        """The action on the plane, R(2πk/n)."""
+        """The action on the plane, R(2πk/n) (the irrep ``"1"`` for n ≥ 3)."""
+        if self.n >= 3:
+            return self.irrep(1)
         return _planar_irrep(self, 1, angle_of=self.angle)
 
-    def irrep(self, j: int):
-        """j = 0: trivial; 0 < j < n/2: R(2πjk/n) (dim 2); j = n/2 (n even): (-1)^k."""
+    def irrep(self, j: int) -> PlanarIrreps:
+        """j = 0: trivial; 0 < j < n/2: R(2πjk/n) (dim 2); j = n/2 (n even): (-1)^k (label ``"j"``)."""
         if not 0 <= j <= self.n // 2:
             raise ValueError(f"{self.name} irreps are labelled 0 ≤ j ≤ {self.n // 2}, got {j}")
-        if j == 0:
-            return TrivialRep(self)
-        if 2 * j == self.n:
-            return MatrixRep(self, 1, f"ρ_{j}", lambda g, dtype, device: (1 - 2 * (g % 2)).to(dtype).reshape(-1, 1, 1), key=("irrep", j))
-        return _planar_irrep(self, j, angle_of=self.angle)
+        return self._irrep(j)
+
+    def _planar_spec(self):
+        return {"period": self.n, "reflections": False, "rotation": lambda g: g, "flip": None}
 
     def embedding_into(self, other):
         if isinstance(other, SO2):
@@ -232,7 +252,7 @@ class Cyclic(Group):
         return super().embedding_into(other)
 
 
-class Dihedral(Group):
+class Dihedral(_PlanarIrrepsMixin, Group):
     """D_n, the symmetries of the regular n-gon; elements (k, f) = R(2πk/n)F^f (int64, [n, 2]).
 
     Order 2n; generators: the rotation (1, 0) and the reflection (0, 1).
@@ -259,8 +279,8 @@ class Dihedral(Group):
         k = torch.arange(self.n, device=device)
         return torch.cat([torch.stack([k, torch.full_like(k, f)], -1) for f in (0, 1)])
 
-    def index(self, g):
-        g = self.validate(g).long()
+    def _index(self, g):
+        g = g.long()
         return g[:, 1] * self.n + g[:, 0]
 
     def _identity(self, n, dtype, device):
@@ -293,27 +313,22 @@ class Dihedral(Group):
         return g[:, 0].to(torch.float64) * (2 * math.pi / self.n)
 
     def standard_rep(self):
-        """The action on the plane, R(2πk/n)F^f."""
+        """The action on the plane, R(2πk/n)F^f (the irrep ``"1"`` for n ≥ 3)."""
+        if self.n >= 3:
+            return self.irrep(1)
         return _planar_irrep(self, 1, angle_of=self.angle, flip_of=lambda g: g[:, 1])
 
-    def irrep(self, j: int, flip: int = 0):
-        """0 < j < n/2: R(2πjk/n)F^f (dim 2). j = 0: trivial (flip=0) or (-1)^f (flip=1).
-        j = n/2 (n even): (-1)^k (flip=0) or (-1)^(k+f) (flip=1)."""
+    def irrep(self, j: int, flip: int = 0) -> PlanarIrreps:
+        """0 < j < n/2: R(2πjk/n)F^f (dim 2, label ``"j"``). j = 0: trivial (flip=0, ``"0"``)
+        or (-1)^f (flip=1, ``"0'"``). j = n/2 (n even): (-1)^k (``"j"``) or (-1)^(k+f) (``"j'"``)."""
         if not 0 <= j <= self.n // 2 or flip not in (0, 1):
             raise ValueError(f"{self.name} irreps: 0 ≤ j ≤ {self.n // 2}, flip ∈ {{0, 1}}; got j={j}, flip={flip}")
-        if j == 0 or 2 * j == self.n:
-
-            def fn(g, dtype, device, j=j, flip=flip):
-                power = (g[:, 0] if j else 0) + (g[:, 1] if flip else 0)
-                power = power if isinstance(power, torch.Tensor) else torch.zeros_like(g[:, 0])
-                return (1 - 2 * (power % 2)).to(dtype).reshape(-1, 1, 1)
-
-            if j == 0 and flip == 0:
-                return TrivialRep(self)
-            return MatrixRep(self, 1, f"ρ_({j},{flip})", fn, key=("irrep", j, flip))
-        if flip:
+        if flip and 0 < j and 2 * j != self.n:
             raise ValueError(f"{self.name}: the 2-dimensional irreps (0 < j < n/2) take flip=0")
-        return _planar_irrep(self, j, angle_of=self.angle, flip_of=lambda g: g[:, 1])
+        return self._irrep(j, flip)
+
+    def _planar_spec(self):
+        return {"period": self.n, "reflections": True, "rotation": lambda g: g[:, 0], "flip": lambda g: g[:, 1]}
 
     def embedding_into(self, other):
         if isinstance(other, O2):

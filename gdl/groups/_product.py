@@ -5,6 +5,7 @@ import torch
 
 from gdl.groups._errors import GroupElementError
 from gdl.groups._group import Group
+from gdl.groups._homomorphism import GroupHomomorphism
 from gdl.groups._reps import PullbackRep, Rep
 
 
@@ -57,10 +58,10 @@ class DirectProduct(Group):
         return tuple(f.identity(n, dtype=dtype, device=device) for f in self.factors)
 
     def _compose(self, a, b):
-        return tuple(f.compose(x, y) for f, x, y in zip(self.factors, a, b))
+        return tuple(f._compose(x, y) for f, x, y in zip(self.factors, a, b))
 
     def _inverse(self, a):
-        return tuple(f.inverse(x) for f, x in zip(self.factors, a))
+        return tuple(f._inverse(x) for f, x in zip(self.factors, a))
 
     def _sample(self, n, generator, dtype, device):
         return tuple(f.sample(n, generator, dtype=dtype, device=device) for f in self.factors)
@@ -80,8 +81,7 @@ class DirectProduct(Group):
 
     @property
     def order(self):
-        if not self.is_finite:
-            return super().order
+        """|G|·|H| (``math.inf`` when a factor is infinite)."""
         return self.factors[0].order * self.factors[1].order
 
     def elements(self, *, dtype=None, device=None):
@@ -92,15 +92,20 @@ class DirectProduct(Group):
         na, nb = g.order, h.order
         return (g.select(a, torch.arange(na).repeat_interleave(nb)), h.select(b, torch.arange(nb).repeat(na)))
 
-    def index(self, x):
-        x = self.validate(x)
-        return self.factors[0].index(x[0]) * self.factors[1].order + self.factors[1].index(x[1])
+    def _index(self, x):
+        if not self.is_finite:
+            return super()._index(x)
+        return self.factors[0]._index(x[0]) * self.factors[1].order + self.factors[1]._index(x[1])
+
+    def projection(self, i: int) -> GroupHomomorphism:
+        """The projection (g₀, g₁) ↦ g_i onto factor ``i``, a homomorphism."""
+        return GroupHomomorphism(self, self.factors[i], lambda g, i=i: g[i], f"π{i}", key=("projection", i))
 
     def factor_rep(self, i: int, rep: Rep) -> Rep:
         """A rep of factor ``i`` pulled back to the product (the other factor acts trivially)."""
         if rep.group != self.factors[i]:
             raise TypeError(f"factor {i} of {self.name} is {self.factors[i]}, got a rep of {rep.group}")
-        return PullbackRep(self, rep, lambda g, i=i: g[i], f"{rep.name}[{i}]")
+        return PullbackRep(self, rep, self.projection(i), f"{rep.name}[{i}]")
 
     def outer(self, first: Rep, second: Rep) -> Rep:
         """The external tensor product ρ ⊠ σ: (g, h) ↦ ρ(g) ⊗ σ(h)."""

@@ -11,22 +11,27 @@ batch of n > 1 elements, the leading axis of ``x`` must have size n and element 
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import torch
 
+from gdl.groups._action import Action
 from gdl.groups._errors import FieldTypeError, GroupElementError
+from gdl.groups._homomorphism import GroupHomomorphism
 
 
-class Rep:
-    """Base class: a linear representation of ``group`` on R^``dim``."""
+class Rep(Action):
+    """Base class: a linear representation of ``group`` on R^``dim``.
+
+    Contract: ``matrix(g)`` has shape ``[n, dim, dim]`` for every representation (``dim`` is
+    the matrix size), ρ(g∘h) = ρ(g)ρ(h) and ρ(e) = I. Representations are immutable values:
+    they add (direct sum), multiply by an integer (multiplicity), tensor, dualise, restrict,
+    slice by field (``rep[1:3]``), ``simplify``, ``sort`` and (for tensor products of
+    irreps) ``decompose``. Two representations are equal when they act identically on the
+    channel axis (e.g. ``1x0e+1x0e == 2x0e``).
+    """
 
     is_orthogonal: bool = True
-
-    def __init__(self, group, dim: int, name: str):
-        self.group = group
-        self.dim = int(dim)
-        self.name = name
 
     # -- to implement -------------------------------------------------------------------
     def _matrix(self, g, dtype, device) -> torch.Tensor:
@@ -40,54 +45,44 @@ class Rep:
         return torch.einsum("bij,b...j->b...i", m, x)
 
     # -- public -------------------------------------------------------------------------
-    def matrix(self, g, dtype=None) -> torch.Tensor:
+    def matrix(self, g, dtype=None, *, validate: bool = True) -> torch.Tensor:
         """ρ(g) as a ``[n, dim, dim]`` tensor (float dtype of ``g``, or ``dtype``)."""
-        g = self.group.validate(g)
+        if validate:
+            g = self.group.validate(g)
         dtype = dtype or _float_dtype_of(g)
         return self._matrix(g, dtype, _device_of(g))
 
-    def act(self, g, x: torch.Tensor, axis: int = -1) -> torch.Tensor:
-        """ρ(g)·x along ``axis`` of ``x`` (see the module docstring for the batch rule)."""
-        g = self.group.validate(g)
-        x = self.check(x, axis)
-        n = self.group.batch_size(g)
-        last = x.movedim(axis, -1)
-        if n != 1:
-            if last.dim() < 2 or last.shape[0] != n:
-                raise FieldTypeError(
-                    f"{self}: a batch of {n} group elements acts on a tensor whose leading axis has "
-                    f"size {n}; got tensor of shape {list(x.shape)} (representation on axis {axis})"
-                )
-        if not last.is_floating_point():
-            last = last.to(torch.get_default_dtype())
-        return self._act_last(g, last).movedim(-1, axis)
+    def affine_matrix(self, g, dtype=None, *, validate: bool = True) -> torch.Tensor:
+        """[[ρ(g), 0], [0, 1]] (``[n, dim+1, dim+1]``): the same form as ``PointAction``'s."""
+        m = self.matrix(g, dtype, validate=validate)
+        out = torch.zeros(m.shape[0], self.dim + 1, self.dim + 1, dtype=m.dtype, device=m.device)
+        out[:, : self.dim, : self.dim] = m
+        out[:, self.dim, self.dim] = 1
+        return out
 
-    def check(self, x: torch.Tensor, axis: int = -1) -> torch.Tensor:
-        """Raise a clear error unless ``x`` is finite and has size ``dim`` on ``axis``."""
-        if not isinstance(x, torch.Tensor):
-            raise FieldTypeError(f"{self}: expected a torch.Tensor, got {type(x).__name__}")
-        if x.dim() == 0 or not -x.dim() <= axis < x.dim():
-            raise FieldTypeError(f"{self}: tensor of shape {list(x.shape)} has no axis {axis}")
-        if x.shape[axis] != self.dim:
-            raise FieldTypeError(
-                f"expected representation {self} (dim {self.dim}) on axis {axis}, "
-                f"got tensor of shape {list(x.shape)} with {x.shape[axis]} channels"
-            )
-        if x.is_floating_point() and not torch.isfinite(x).all():
-            raise FieldTypeError(f"{self}: input tensor contains non-finite values (NaN or inf)")
-        return x
+    @property
+    def e3nn_irreps(self):
+        """The ``e3nn.o3.Irreps`` this representation is made of, or ``None``."""
+        return None
 
     # -- arithmetic ------------------------------------------------------------------------
     def __add__(self, other: "Rep") -> "Rep":
+        if not isinstance(other, Rep):
+            return NotImplemented
         return direct_sum(self, other)
 
     def __rmul__(self, k: int) -> "Rep":
-        if not isinstance(k, int) or k < 0:
+        """``k * rep``: k copies (a single-entry sum of irreps multiplies its multiplicity)."""
+        if not isinstance(k, int) or isinstance(k, bool) or k < 0:
             return NotImplemented
         return direct_sum(*([self] * k)) if k else ZeroRep(self.group)
 
+    __mul__ = __rmul__
+
     def tensor(self, other: "Rep") -> "Rep":
         """The tensor product ρ ⊗ σ (matrix: the Kronecker product)."""
+        if not isinstance(other, Rep):
+            raise TypeError(f"the tensor product needs two linear representations, got {self} and {other}")
         _same_group(self, other)
         return TensorProductRep(self, other)
 
@@ -102,17 +97,73 @@ class Rep:
         """The restriction of ρ to ``subgroup`` (through its inclusion homomorphism)."""
         return PullbackRep(subgroup, self, subgroup.embedding_into(self.group), f"Res[{subgroup}]({self})")
 
-    def __eq__(self, other):
-        return isinstance(other, Rep) and self._key() == other._key()
+    # -- fields --------------------------------------------------------------------------
+    def __getitem__(self, key) -> "Rep":
+        """The field (int) or fields (slice) ``key`` as a representation; their channels are
+        ``self.channels(key)``, and ``self[key].act(g, x[..., self.channels(key)])`` equals
+        ``self.act(g, x)[..., self.channels(key)]``."""
+        if isinstance(key, int):
+            return self.summands[key]
+        self.channels(key)  # validates the key
+        picked = self.summands[key]
+        return direct_sum(*picked) if picked else ZeroRep(self.group)
 
-    def __hash__(self):
-        return hash(self._key())
+    def simplify(self) -> "Rep":
+        """The same representation with adjacent equal irreps merged (``1x0+2x0`` → ``3x0``)
+        and empty entries dropped; the channel order is unchanged."""
+        return self
 
-    def _key(self):
-        return (type(self).__name__, self.group, self.dim, self.name)
+    def sort(self) -> "Sorting":
+        """The fields in canonical order: ``Sorting(rep, p, inv, channels)`` with e3nn's
+        conventions, ``inv[new] = old`` and ``p[old] = new`` (indices of fields), and
+        ``channels`` the index tensor with ``sorted.act(g, x[..., channels]) ==
+        self.act(g, x)[..., channels]``."""
+        parts = self.summands
+        order = sorted(range(len(parts)), key=lambda i: (_summand_sort_key(parts[i]), i))
+        return _sorting(self.group, parts, order, self.slices())
 
-    def __repr__(self):
-        return self.name
+    def decompose(self) -> "Decomposition":
+        """An orthogonal change of basis Q to a direct sum of irreps:
+        Q ρ(g) Qᵀ = (⊕ ρ_c)(g). Defined for sums of labelled irreps (Q = I) and their tensor
+        products (Clebsch–Gordan / the planar product rule)."""
+        raise TypeError(
+            f"{self}: decompose() needs a sum of labelled irreps or a tensor product of them "
+            f"(SO(2), O(2), C_n, D_n, SO(3), O(3) irreps), got a {type(self).__name__}"
+        )
+
+
+class Sorting(NamedTuple):
+    """The result of ``Rep.sort()`` (see there)."""
+
+    rep: "Rep"
+    p: tuple
+    inv: tuple
+    channels: torch.Tensor
+
+
+class Decomposition(NamedTuple):
+    """The result of ``Rep.decompose()``: ``change_of_basis`` Q (float64, orthogonal,
+    ``[dim, dim]``) with Q ρ(g) Qᵀ = ``irreps``(g), so y = Q x has type ``irreps``."""
+
+    irreps: "Rep"
+    change_of_basis: torch.Tensor
+
+
+def _summand_sort_key(rep):
+    key = getattr(rep, "_irrep_sort_key", None)
+    return (0, key()) if key is not None else (1, rep.dim, rep.name)
+
+
+def _sorting(group, parts, order, slices) -> Sorting:
+    inv = tuple(order)
+    p = [0] * len(order)
+    for new, old in enumerate(order):
+        p[old] = new
+    picked = [parts[i] for i in order]
+    channels = [torch.arange(slices[i].start, slices[i].stop) for i in order]
+    channels = torch.cat(channels) if channels else torch.zeros(0, dtype=torch.int64)
+    rep = direct_sum(*picked) if picked else ZeroRep(group)
+    return Sorting(rep, tuple(p), inv, channels)
 
 
 def _float_dtype_of(g):
@@ -141,7 +192,11 @@ class ZeroRep(Rep):
     """The zero-dimensional representation (unit of the direct sum)."""
 
     def __init__(self, group):
-        super().__init__(group, 0, "0")
+        super().__init__(group, 0, "zero")
+
+    @property
+    def summands(self):
+        return ()
 
     def _matrix(self, g, dtype, device):
         return torch.zeros(self.group.batch_size(g), 0, 0, dtype=dtype, device=device)
@@ -151,7 +206,12 @@ class ZeroRep(Rep):
 
 
 class TrivialRep(Rep):
-    """ρ(g) = I: ``dim`` invariant scalars."""
+    """ρ(g) = I: ``dim`` invariant scalars.
+
+    Over a group with labelled irreps (planar groups, SO(3)/O(3)) it equals ``dim`` copies of
+    the trivial irrep and merges with sums of irreps (``trivial_rep(2) + irreps("1o")`` is
+    ``2x0e+1x1o``).
+    """
 
     def __init__(self, group, dim: int = 1):
         super().__init__(group, dim, "trivial" if dim == 1 else f"{dim}x trivial")
@@ -161,6 +221,28 @@ class TrivialRep(Rep):
 
     def _act_last(self, g, x):
         return x.clone()
+
+    def _as_irreps(self):
+        """The same representation as a sum of labelled irreps, or ``None``."""
+        make = getattr(self.group, "_trivial_irreps", None)
+        return make(self.dim) if make is not None else None
+
+    def _merge(self, other):
+        if other.group != self.group:
+            return None
+        if isinstance(other, TrivialRep):
+            return TrivialRep(self.group, self.dim + other.dim)
+        mine = self._as_irreps()
+        if mine is not None and hasattr(other, "entries"):
+            return mine._merge(other)
+        if isinstance(other, PullbackRep):
+            inner = TrivialRep(other.rep.group, self.dim)._merge(other.rep)
+            return None if inner is None else PullbackRep(self.group, inner, other.hom, inner.name)
+        return None
+
+    def _key(self):
+        mine = self._as_irreps()
+        return mine._key() if mine is not None else ("TrivialRep", self.group, self.dim)
 
 
 class MatrixRep(Rep):
@@ -180,7 +262,7 @@ class MatrixRep(Rep):
 
 
 class DirectSumRep(Rep):
-    """ρ₁ ⊕ ρ₂ ⊕ …: block-diagonal; acts block by block."""
+    """ρ₁ ⊕ ρ₂ ⊕ …: block-diagonal; acts block by block. Build it with ``+`` / ``direct_sum``."""
 
     def __init__(self, reps: Sequence[Rep]):
         reps = tuple(reps)
@@ -188,6 +270,13 @@ class DirectSumRep(Rep):
         super().__init__(group, sum(r.dim for r in reps), " + ".join(_paren(r) for r in reps))
         self.reps = reps
         self.is_orthogonal = all(r.is_orthogonal for r in reps)
+
+    @property
+    def summands(self):
+        return self.reps
+
+    def simplify(self):
+        return direct_sum(*(r.simplify() for r in self.reps))
 
     def _matrix(self, g, dtype, device):
         n = self.group.batch_size(g)
@@ -211,9 +300,14 @@ def _paren(r: Rep) -> str:
 
 
 def direct_sum(*reps: Rep) -> Rep:
-    """ρ₁ ⊕ … ⊕ ρ_k, flattening nested sums; e3nn irreps of one group stay one ``IrrepsRep``."""
+    """ρ₁ ⊕ … ⊕ ρ_k, flattening nested sums; adjacent sums of labelled irreps of one group
+    (and trivial reps next to them) merge into one sum of irreps, as e3nn's ``Irreps`` add."""
+    if not reps:
+        raise TypeError("direct_sum needs at least one representation (its group is otherwise unknown)")
     flat = []
     for r in reps:
+        if not isinstance(r, Rep):
+            raise TypeError(f"direct_sum of linear representations got {r!r} ({type(r).__name__})")
         _same_group(reps[0], r)
         if isinstance(r, DirectSumRep):
             flat.extend(r.reps)
@@ -232,7 +326,12 @@ def direct_sum(*reps: Rep) -> Rep:
 
 
 class TensorProductRep(Rep):
-    """ρ ⊗ σ on R^(dim ρ · dim σ) (row-major: index i·dim σ + j); acts factor by factor."""
+    """ρ ⊗ σ on R^(dim ρ · dim σ) (row-major: index i·dim σ + j); acts factor by factor.
+
+    ``decompose()`` gives the change of basis to irreps when both factors are sums of
+    labelled irreps (or tensor products of them, or their pull-backs through one
+    homomorphism, e.g. E(3) irreps).
+    """
 
     def __init__(self, left: Rep, right: Rep):
         super().__init__(left.group, left.dim * right.dim, f"{_paren(left)} ⊗ {_paren(right)}")
@@ -251,6 +350,11 @@ class TensorProductRep(Rep):
         y = self.left._act_last(g, y.transpose(-1, -2)).transpose(-1, -2)
         return y.reshape(shape)
 
+    def decompose(self) -> Decomposition:
+        from gdl.groups._decompose import decompose_tensor_product
+
+        return decompose_tensor_product(self.left, self.right)
+
     def _key(self):
         return ("TensorProductRep", self.left._key(), self.right._key())
 
@@ -264,7 +368,7 @@ class DualRep(Rep):
         self.is_orthogonal = rep.is_orthogonal
 
     def _matrix(self, g, dtype, device):
-        return self.rep._matrix(self.group.inverse(g), dtype, device).transpose(-1, -2)
+        return self.rep._matrix(self.group._inverse(g), dtype, device).transpose(-1, -2)
 
     def _act_last(self, g, x):
         if self.rep.is_orthogonal:  # ρ(g⁻¹)ᵀ = ρ(g)
@@ -279,7 +383,9 @@ class DualRep(Rep):
 
 
 class PullbackRep(Rep):
-    """ρ∘φ for a homomorphism φ: H → G (restriction to a subgroup, or a rep of a quotient)."""
+    """ρ∘φ for a homomorphism φ: H → G (restriction to a subgroup, or a rep of a quotient,
+    e.g. E(3) irreps through E(3) → O(3)). Fields, sorting and simplification are those of
+    ρ, pulled back; pull-backs through the same ``GroupHomomorphism`` merge in sums."""
 
     def __init__(self, group, rep: Rep, hom: Callable, name: str):
         super().__init__(group, rep.dim, name)
@@ -292,8 +398,57 @@ class PullbackRep(Rep):
     def _act_last(self, g, x):
         return self.rep._act_last(self.hom(g), x)
 
+    def _same_map(self, other):
+        return isinstance(other, PullbackRep) and other.group == self.group and (
+            other.hom is self.hom or (isinstance(self.hom, GroupHomomorphism) and self.hom == other.hom)
+        )
+
+    def _pull(self, rep):
+        return PullbackRep(self.group, rep, self.hom, rep.name)
+
+    def _merge(self, other):
+        if self._same_map(other):
+            inner = self.rep._merge(other.rep) if hasattr(self.rep, "_merge") else None
+        elif isinstance(other, TrivialRep) and other.group == self.group:
+            inner = self.rep._merge(TrivialRep(self.rep.group, other.dim)) if hasattr(self.rep, "_merge") else None
+        else:
+            return None
+        return None if inner is None else self._pull(inner)
+
+    @property
+    def summands(self):
+        parts = self.rep.summands
+        return (self,) if len(parts) == 1 else tuple(self._pull(r) for r in parts)
+
+    def simplify(self):
+        return self._pull(self.rep.simplify())
+
+    def sort(self):
+        inner = self.rep.sort()
+        return inner._replace(rep=self._pull(inner.rep))
+
+    def decompose(self):
+        inner = self.rep.decompose()
+        return inner._replace(irreps=self._pull(inner.irreps))
+
+    def __rmul__(self, k):
+        if not isinstance(k, int) or isinstance(k, bool) or k < 0:
+            return NotImplemented
+        return self._pull(k * self.rep) if k else ZeroRep(self.group)
+
+    __mul__ = __rmul__
+
+    @property
+    def e3nn_irreps(self):
+        return self.rep.e3nn_irreps
+
+    @property
+    def _irrep_sort_key(self):
+        return getattr(self.rep, "_irrep_sort_key", None)
+
     def _key(self):
-        return ("PullbackRep", self.group, self.rep._key(), self.name)
+        hom = self.hom._key() if isinstance(self.hom, GroupHomomorphism) else ("callable", self.name)
+        return ("PullbackRep", self.group, self.rep._key(), hom)
 
 
 class PermutationRep(Rep):
@@ -332,10 +487,10 @@ class RegularRep(Rep):
         """For each g and position j, the index of g⁻¹∘h_j: (ρ(g)x)[j] = x[that]."""
         elements = self.group.elements(device=_device_of(g))
         n, k = self.group.batch_size(g), self.dim
-        ginv = self.group.inverse(g)
+        ginv = self.group._inverse(g)
         rep_g = self.group.select(ginv, torch.arange(n, device=_device_of(g)).repeat_interleave(k))
         rep_h = self.group.select(elements, torch.arange(k, device=_device_of(g)).repeat(n))
-        return self.group.index(self.group.compose(rep_g, rep_h)).reshape(n, k)
+        return self.group._index(self.group._compose(rep_g, rep_h)).reshape(n, k)
 
     def _matrix(self, g, dtype, device):
         src = self._source_index(g)

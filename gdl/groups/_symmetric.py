@@ -45,9 +45,8 @@ class Symmetric(Group):
             raise ValueError(f"{self.name} has {self.order} elements; listing them is refused for n > 8")
         return torch.tensor(list(itertools.permutations(range(self.n))), dtype=torch.int64, device=device).reshape(-1, self.n)
 
-    def index(self, g):
+    def _index(self, g):
         """Lexicographic rank (Lehmer code), vectorised."""
-        g = self.validate(g)
         smaller_after = (g.unsqueeze(2) > g.unsqueeze(1)).triu(1).sum(-1)  # c_i = #{j > i: p_j < p_i}
         weights = torch.tensor([math.factorial(self.n - 1 - i) for i in range(self.n)], device=g.device)
         return (smaller_after * weights).sum(-1)

@@ -83,23 +83,11 @@ class Symmetry:
 # -- global symmetries ---------------------------------------------------------------------------
 def _element_map(sym_group, field_group):
     """The homomorphism taking elements of the symmetry's group to the field's group, or
-    ``None`` when the field does not transform under this symmetry."""
-    if field_group == sym_group:
+    ``None`` when the field does not transform under this symmetry (``Group.homomorphism_to``:
+    the identity, an inclusion, or E(d) → O(d))."""
+    if isinstance(sym_group, Euclidean) and isinstance(field_group, Euclidean) and field_group.d == sym_group.d:
         return lambda g: g
-    if isinstance(sym_group, Euclidean):
-        lin = sym_group.linear_group
-        if field_group == lin:
-            return sym_group.linear_part
-        if isinstance(field_group, OrthogonalGroup) and field_group.d == sym_group.d:
-            if field_group.special and not lin.special:
-                return None
-            return sym_group.linear_part
-        if isinstance(field_group, Euclidean) and field_group.d == sym_group.d:
-            return lambda g: g
-    try:
-        return sym_group.embedding_into(field_group)
-    except TypeError:
-        return None
+    return sym_group.homomorphism_to(field_group)
 
 
 class GlobalSymmetry(Symmetry):
@@ -401,7 +389,7 @@ def derive_symmetries(sample, out_types) -> List[Symmetry]:
             syms.append(gauge)
         elif isinstance(grp, Euclidean):
             syms.append(EuclideanSymmetry(grp.d, special=grp.special))
-        elif getattr(grp, "is_finite", False) and grp.element_kind == "int" and grp.name.startswith("S") and sample.is_graph:
+        elif isinstance(grp, Symmetric) and sample.is_graph:
             continue  # permutation types on graphs are handled by NodePermutation
         else:
             syms.append(GroupSymmetryDescribed(grp))

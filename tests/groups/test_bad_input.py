@@ -69,8 +69,10 @@ def test_batch_size_mismatch_is_not_broadcast():
 def test_mixing_groups_is_refused():
     with pytest.raises(TypeError, match="different groups"):
         SO3().standard_rep() + O3().standard_rep()
-    with pytest.raises(TypeError, match="affine action on points is not linear"):
-        Euclidean(3).standard_rep() + Euclidean(3).vector_rep()
+    with pytest.raises(TypeError, match="affine action .* not a linear representation: it has no tensor product"):
+        Euclidean(3).standard_rep().tensor(Euclidean(3).vector_rep())
+    with pytest.raises(TypeError, match="tensor product needs two linear representations"):
+        Euclidean(3).vector_rep().tensor(Euclidean(3).standard_rep())
     with pytest.raises(TypeError, match="infinite"):
         SO3().regular_rep()
     with pytest.raises(TypeError, match="not finite"):

@@ -31,7 +31,7 @@ def test_homomorphism_inverse_identity(gname, rname):
 def test_orthogonal_where_unitary(gname, rname):
     g, rep = _case(gname, rname)
     if not rep.is_orthogonal:
-        pytest.skip(f"{rep} is not unitary (affine action)")
+        pytest.skip(f"{rep} is not orthogonal")
     m = rep.matrix(elements_for(g), dtype=torch.float64)
     eye = torch.eye(m.shape[-1], dtype=torch.float64)
     assert (m @ m.transpose(-1, -2) - eye).abs().max() <= TOL
@@ -46,11 +46,7 @@ def test_act_matches_matrix(gname, rname):
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(n, 7, rep.dim, generator=gen, dtype=torch.float64)
     m = rep.matrix(e, dtype=torch.float64)
-    if rep.name == "points":  # affine: homogeneous coordinates
-        xh = torch.cat([x, torch.ones(n, 7, 1, dtype=torch.float64)], -1)
-        expected = torch.einsum("bij,bkj->bki", m, xh)[..., :-1]
-    else:
-        expected = torch.einsum("bij,bkj->bki", m, x)
+    expected = torch.einsum("bij,bkj->bki", m, x)
     assert (rep.act(e, x) - expected).abs().max() <= 1e-12
     # a single element broadcasts over the whole tensor, also on a non-last axis
     one = g.select(e, n - 1)
@@ -62,8 +58,6 @@ def test_act_matches_matrix(gname, rname):
 
 def _single(rep, one, x):
     m = rep.matrix(one, dtype=torch.float64)[0]
-    if rep.name == "points":
-        return x @ m[:-1, :-1].T + m[:-1, -1]
     return x @ m.T
 
 
