@@ -3,7 +3,8 @@
     python -m gdl.benchmarks.groups_speed [--n 10000] [--irreps 4x0e+4x1o+2x2e] [--threads 1]
 
 Times SO(3) compose, inverse, ``matrix`` and ``act`` of an e3nn-irreps rep in float64 and
-float32 (median of repeats, after warm-up), next to e3nn's own ``Irreps.D_from_matrix``.
+float32 (median of repeats, after warm-up), ``act`` also without input validation (for
+callers that already checked), next to e3nn's own ``Irreps.D_from_matrix``.
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ def run(n: int = 10_000, irreps: str = "4x0e+4x1o+2x2e", repeats: int = 20) -> l
             (name, "inverse", median_ms(lambda: group.inverse(a), repeats)),
             (name, f"matrix {irreps}", median_ms(lambda: rep.matrix(a), repeats)),
             (name, f"act {irreps}", median_ms(lambda: rep.act(a, x), repeats)),
+            (name, f"act {irreps}, validate=False", median_ms(lambda: rep.act(a, x, validate=False), repeats)),
             (name, "e3nn Irreps.D_from_matrix (reference)", median_ms(lambda: o3.Irreps(irreps).D_from_matrix(a), max(3, repeats // 5))),
         ]
     return rows

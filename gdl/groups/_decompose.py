@@ -53,30 +53,23 @@ def _decompose_sums(a: IrrepSum, b: IrrepSum) -> Decomposition:
         raise TypeError(f"decompose(): {a} and {b} are irreps of different kinds")
     db = b.dim
     rows, labels = [], []
-    cache = {}
-    a_start = 0
-    for mul_a, la in a.entries:
+    a_starts = [sl.start for sl in a.slices()]
+    b_starts = [sl.start for sl in b.slices()]
+    for (mul_a, la), a_start in zip(a.entries, a_starts):
         da = a._label_dim(la)
-        for copy_a in range(mul_a):
-            a_off = a_start + copy_a * da
-            b_start = 0
-            for mul_b, lb in b.entries:
-                dl = b._label_dim(lb)
-                if (la, lb) not in cache:
-                    cache[(la, lb)] = a._decompose_pair(la, lb)
-                pair = cache[(la, lb)]
-                i = torch.arange(da).repeat_interleave(dl)
-                j = torch.arange(dl).repeat(da)
-                for copy_b in range(mul_b):
-                    b_off = b_start + copy_b * dl
-                    columns = (a_off + i) * db + (b_off + j)
-                    for label, w in pair:
+        for (mul_b, lb), b_start in zip(b.entries, b_starts):
+            dl = b._label_dim(lb)
+            pair = a._decompose_pair(la, lb)
+            i = torch.arange(da).repeat_interleave(dl)
+            j = torch.arange(dl).repeat(da)
+            for label, w in pair:  # e3nn's order: entry of a, entry of b, output irrep, copies (u, v)
+                for copy_a in range(mul_a):
+                    for copy_b in range(mul_b):
+                        columns = (a_start + copy_a * da + i) * db + (b_start + copy_b * dl + j)
                         r = torch.zeros(w.shape[0], a.dim * db, dtype=torch.float64)
                         r[:, columns] = w
                         rows.append(r)
                         labels.append(label)
-                b_start += mul_b * dl
-        a_start += mul_a * da
     q = torch.cat(rows) if rows else torch.zeros(0, 0, dtype=torch.float64)
     raw = a._new([(1, label) for label in labels])
     ordered = raw.sort()
