@@ -112,12 +112,12 @@ def _valid_labels_text(group) -> str:
     spec = group._planar_spec()
     n, flips = spec["period"], spec["reflections"]
     if n is None:
-        return "irreps are '0', '1', '2', … (m ≥ 0)" + (", and '0'' (the determinant)" if flips else "")
+        return "irreps are 0, 1, 2, … (m ≥ 0)" + (", and 0' (the determinant)" if flips else "")
     top = n // 2
-    text = f"irreps are '0' … '{top}'"
+    text = f"irreps are 0 … {top}"
     if flips:
         primed = ["0'"] + ([f"{top}'"] if n % 2 == 0 and top > 0 else [])
-        text += " and " + ", ".join(repr(p) for p in primed) + " (times the determinant)"
+        text += " and " + ", ".join(primed) + " (times the determinant)"
     return text
 
 
