@@ -273,7 +273,7 @@ class DirectSumRep(Rep):
 
     @property
     def summands(self):
-        return self.reps
+        return tuple(s for r in self.reps for s in r.summands)
 
     def simplify(self):
         return direct_sum(*(r.simplify() for r in self.reps))
