@@ -3,11 +3,12 @@
 A ``Rep`` of a group G on R^dim gives ``matrix(g) -> [n, dim, dim]`` with
 ρ(g∘h) = ρ(g)ρ(h), and ``act(g, x, axis)`` = ρ(g) applied to the ``axis`` of ``x``
 without forming dense matrices where a cheaper form exists (a gather for permutations,
-block-diagonal blocks for direct sums and irreps, factor-wise for tensor products).
+block-diagonal blocks for direct sums and irreps, factor-wise for tensor products). The
+batch rule and ``validate=False`` are those of ``Action`` (``gdl.groups._action``).
 
-Batch rule of ``act``: with a batch of one element, ρ(g) acts on the whole tensor; with a
-batch of n > 1 elements, the leading axis of ``x`` must have size n and element i acts on
-``x[i]``.
+Representations are immutable values: ``+`` (direct sum), ``k * rep``, ``@`` (tensor
+product), ``dual``, ``restrict``, slicing by field (``rep[1:3]``, ``rep.channels``),
+``simplify``, ``sort`` and ``decompose``; equal when they act identically on the channels.
 """
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ class Rep(Action):
 
     def restrict(self, subgroup) -> "Rep":
         """The restriction of ρ to ``subgroup`` (through its inclusion homomorphism)."""
-        return PullbackRep(subgroup, self, subgroup.embedding_into(self.group), f"Res[{subgroup}]({self})")
+        return PullbackRep(subgroup, self, subgroup.embedding(self.group), f"Res[{subgroup}]({self})")
 
     # -- fields --------------------------------------------------------------------------
     def __getitem__(self, key) -> "Rep":
