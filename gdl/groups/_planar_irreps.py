@@ -53,13 +53,13 @@ class PlanarIrreps(IrrepSum):
     """A sum of irreps of SO(2), O(2), C_n or D_n with multiplicities (module docstring).
 
     ``PlanarIrreps(group, "4x0+2x1")`` parses the multiplicity syntax; entries may also be
-    given as ``[(mul, PlanarIrrep(freq, prime)), ...]``.
+    given as ``[(mul, PlanarIrrep(freq, prime)), ...]`` (or ``(mul, freq)``).
     """
 
     def __init__(self, group, entries):
         if isinstance(entries, str):
             entries = parse_planar_irreps(group, entries)
-        entries = [(mul, PlanarIrrep(*label)) for mul, label in entries]
+        entries = [(mul, PlanarIrrep(label) if isinstance(label, int) else PlanarIrrep(*label)) for mul, label in entries]
         for _, label in entries:
             check_planar_label(group, label)
         super().__init__(group, entries)
