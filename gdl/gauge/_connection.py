@@ -24,8 +24,10 @@ and ρ(α_ij) x_j writes a feature x_j of vertex j in i's frame. It is antisymme
 agree). With a = n_j × n_i, c = n_j·n_i, Rodrigues' formula is
 R v = c v + a × v + a (a·v)/(1 + c), exact and NaN-free while c > −1.
 **Antiparallel normals** (c ≤ −1 + √eps, a fold): R is the half-turn about the hinge
-u = the tangential part of the edge x_j − x_i at j (fallback: e_x(j)), R v = 2(u·v)u − v for
-tangent v. Never NaN.
+u = the tangential part of the edge x_j − x_i at j (fallback: e_x(j)), R v = 2(u·v)u − v,
+followed by the (tiny) Rodrigues rotation from −n_j to n_i. Never NaN. Near antiparallel
+normals the rotation axis itself is ill-conditioned (its error grows like eps/|n_j × n_i|),
+a property of the geometry, not of the formula.
 """
 from __future__ import annotations
 
@@ -46,18 +48,27 @@ def log_map(pos: torch.Tensor, edge_index: torch.Tensor, frame_x: torch.Tensor, 
 
 def rotate_tangent_vectors(v: torch.Tensor, normal_from: torch.Tensor, normal_to: torch.Tensor, hinge: torch.Tensor):
     """R v for the rotation R taking unit ``normal_from`` to unit ``normal_to`` about their cross
-    product (all [E, 3]); v ⊥ normal_from. ``hinge`` (⊥ normal_from, any length) is the axis of
-    the half-turn used where the normals are antiparallel (see the module docstring)."""
-    a = torch.linalg.cross(normal_from, normal_to, dim=-1)
-    c = (normal_from * normal_to).sum(-1, keepdim=True)
+    product (all [E, 3]); v ⊥ normal_from. ``hinge`` (⊥ normal_from up to a projection, any
+    length) is the axis of the half-turn used where the normals are (nearly) antiparallel:
+    there R = (Rodrigues from −n_from to n_to) ∘ (half-turn about the hinge). The result is
+    projected onto n_to's tangent plane (keeping |v|), so it is tangent to rounding."""
     eps = torch.finfo(v.dtype).eps
     tiny = torch.finfo(v.dtype).tiny
-    regular = 1 + c > eps**0.5
-    scale = 1 / torch.where(regular, 1 + c, torch.ones_like(c))
-    rodrigues = c * v + torch.linalg.cross(a, v, dim=-1) + a * (a * v).sum(-1, keepdim=True) * scale
-    u = hinge / hinge.norm(dim=-1, keepdim=True).clamp_min(tiny)
-    half_turn = 2 * (u * v).sum(-1, keepdim=True) * u - v
-    return torch.where(regular, rodrigues, half_turn)
+
+    def rodrigues(w, n_from):  # the rotation about n_from × n_to, accurate while n_from·n_to > −1
+        a = torch.linalg.cross(n_from, normal_to, dim=-1)
+        c = (n_from * normal_to).sum(-1, keepdim=True)
+        scale = 1 / torch.where(1 + c > eps**0.5, 1 + c, torch.ones_like(c))
+        return c * w + torch.linalg.cross(a, w, dim=-1) + a * (a * w).sum(-1, keepdim=True) * scale
+
+    regular = 1 + (normal_from * normal_to).sum(-1, keepdim=True) > eps**0.5
+    u = hinge - (hinge * normal_from).sum(-1, keepdim=True) * normal_from
+    u = u / u.norm(dim=-1, keepdim=True).clamp_min(tiny)
+    half_turn = 2 * (u * v).sum(-1, keepdim=True) * u - v  # takes normal_from to −normal_from
+    moved = torch.where(regular, rodrigues(v, normal_from), rodrigues(half_turn, -normal_from))
+    tangent = moved - (moved * normal_to).sum(-1, keepdim=True) * normal_to
+    length = tangent.norm(dim=-1, keepdim=True)
+    return tangent * (v.norm(dim=-1, keepdim=True) / length.clamp_min(tiny))
 
 
 def transport_angles(pos: torch.Tensor, edge_index: torch.Tensor, normal: torch.Tensor, frame_x: torch.Tensor,
