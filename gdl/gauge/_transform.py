@@ -194,6 +194,8 @@ class GaugeTransform:
             raise ValueError("GaugeTransform.transform_data acts on one sample: build it with [V] elements, not [K, V]")
         out = data.clone()
         for name, ftype in (field_types or {}).items():
+            if getattr(data, name, None) is None:
+                raise ValueError(f"GaugeTransform.transform_data: the data has no field {name!r} to transform")
             setattr(out, name, self.transform_field(getattr(data, name), ftype))
         ei = getattr(data, "edge_index", None)
         for name, fn in ((transport, self.transform_transport), (neighbour_angle, self.transform_neighbour_angle)):

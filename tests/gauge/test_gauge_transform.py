@@ -174,6 +174,8 @@ def test_bad_input_is_refused_by_name():
         h.transform_transport(torch.zeros(3, dtype=F64), torch.zeros(3, 3, dtype=torch.long))
     with pytest.raises(ValueError, match="one sample"):
         GaugeTransform(SO2(), torch.zeros(2, 4, dtype=F64)).transform_data(triangle_mesh("sphere"))
+    with pytest.raises(ValueError, match="the data has no field 'h'"):
+        h.transform_data(triangle_mesh("sphere"), {"h": SO2().irrep(1)})
     with pytest.raises(TypeError, match="cannot combine"):
         h @ GaugeTransform(Cyclic(3), torch.zeros(4, dtype=torch.long))
     with pytest.raises(ValueError, match=r"elements are integers in \[0, 3\)"):
