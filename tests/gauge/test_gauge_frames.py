@@ -3,6 +3,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gdl.gauge import (
     FALLBACK_NORMAL,
@@ -14,7 +16,7 @@ from gdl.gauge import (
     unit_normals,
     vertex_normals,
 )
-from gdl.testing.strategies import triangle_mesh
+from gdl.testing.strategies import triangle_mesh, triangle_meshes
 
 F64 = torch.float64
 
@@ -185,3 +187,13 @@ def test_bad_mesh_input_is_refused_by_name():
         vertex_normals(torch.full((4, 3), float("nan")), torch.tensor([[0], [1], [2]]))
     with pytest.raises(ValueError, match=r"integer face indices"):
         vertex_normals(pos, torch.zeros(3, 1))
+
+
+@settings(max_examples=8)
+@given(triangle_meshes(max_subdivisions=2, noise=0.2), st.sampled_from(["neighbour", (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)]))
+def test_geometry_of_random_meshes_is_finite_and_orthonormal(mesh, reference):
+    geo = surface_geometry(mesh.pos, mesh.face, mesh.edge_index, reference=reference, curvature=True)
+    assert_orthonormal_frames(geo["normal"], geo["frame_x"], geo["frame_y"])
+    for key in ("neighbour_radius", "neighbour_angle", "transport", "angle_deficit", "fan_holonomy"):
+        assert torch.isfinite(geo[key]).all(), key
+    assert (geo["neighbour_angle"].abs() <= math.pi).all() and (geo["transport"].abs() <= math.pi).all()
