@@ -27,6 +27,7 @@ from typing import Dict, List, Optional
 
 import torch
 
+from gdl.gauge import GaugeTransform
 from gdl.groups import SO2, SO3, Euclidean, FieldType, SpecialEuclidean, Symmetric, wrap_angle
 from gdl.groups._orthogonal import OrthogonalGroup
 
@@ -307,7 +308,9 @@ class GaugeSymmetry(Symmetry):
 
     (GEM-CNN's code writes the same transformation with a_i = −θ_i: x_i ↦ ρ(−a_i)x_i,
     α ↦ α − a_i + a_j, φ ↦ φ − a_i.) Angles are wrapped to (−π, π]. Outputs typed over SO2
-    rotate by ρ(θ_i); other outputs are invariant. Exact.
+    rotate by ρ(θ_i); other outputs are invariant. Exact. The action itself is
+    ``gdl.gauge.GaugeTransform`` (the one implementation in gdl); this class picks the
+    elements and routes the sample's tensors to it.
 
     Elements: the constant angle 1 rad at every vertex (a global rotation of all frames),
     1 rad at vertex 0 only (a local change), grid: θ_i = 2πi/N and alternating ±2, then
@@ -341,37 +344,32 @@ class GaugeSymmetry(Symmetry):
             labels.append(f"random {i}")
         return Elements(wrap_angle(torch.stack(thetas)), labels)
 
-    def _rotate(self, theta, tensors, types, levels):
+    def _rotate(self, gauge, tensors, types, levels):
         out = dict(tensors)
         for name, ftype in types.items():
             v = tensors.get(name)
             if ftype is None or ftype.group != self.group or not isinstance(v, torch.Tensor):
                 continue
-            if levels.get(name) not in ("node", "tensor") or v.shape[1] != theta.shape[1]:
+            if levels.get(name) not in ("node", "tensor") or v.shape[1] != gauge.num_nodes:
                 raise ValueError(f"gauge field {name!r} must be per vertex (first axis = number of vertices)")
-            k, n = theta.shape
-            flat = v.reshape(k * n, *v.shape[2:])
-            out[name] = ftype.rep.act(theta.reshape(-1), flat, axis=ftype.axis).reshape(v.shape)  # per-vertex axis
+            out[name] = gauge.transform_field(v, ftype)
         return out
 
     def act_inputs(self, theta, sample, stacked):
-        out = self._rotate(theta, stacked, sample.types, sample.levels)
+        gauge = GaugeTransform(self.group, theta)  # [K copies, N vertices]
+        out = self._rotate(gauge, stacked, sample.types, sample.levels)
         ei = stacked.get("edge_index")
         if self.transport in stacked or self.neighbour_angle in stacked:
             if not isinstance(ei, torch.Tensor):
                 raise ValueError("a gauge transformation of transport / neighbour angles needs edge_index")
-            src, dst = ei[:, 0], ei[:, 1]  # [K, E]
-            th_src, th_dst = torch.gather(theta, 1, src), torch.gather(theta, 1, dst)
             if self.transport in stacked:
-                a = stacked[self.transport]
-                out[self.transport] = wrap_angle(a + (th_dst - th_src).reshape(a.shape[:2] + (1,) * (a.dim() - 2)))
+                out[self.transport] = gauge.transform_transport(stacked[self.transport], ei)
             if self.neighbour_angle in stacked:
-                p = stacked[self.neighbour_angle]
-                out[self.neighbour_angle] = wrap_angle(p + th_dst.reshape(p.shape[:2] + (1,) * (p.dim() - 2)))
+                out[self.neighbour_angle] = gauge.transform_neighbour_angle(stacked[self.neighbour_angle], ei)
         return out
 
     def act_outputs(self, theta, sample, outputs, types, levels):
-        return self._rotate(theta, outputs, types, levels)
+        return self._rotate(GaugeTransform(self.group, theta), outputs, types, levels)
 
 
 def derive_symmetries(sample, out_types) -> List[Symmetry]:

@@ -7,7 +7,8 @@
   and well-separated positions; ``graph_batches(...)``: a PyG ``Batch`` of them;
 - ``triangle_meshes(...)``: small closed (perturbed icosphere) or open (perturbed grid)
   triangle meshes as ``Data(pos, face, edge_index)``, optionally with tangent-frame geometry
-  (``transport`` and ``neighbour_angle`` per edge, the convention of ``GaugeSymmetry``);
+  from ``gdl.gauge`` (``normal`` per vertex, ``transport`` and ``neighbour_angle`` per edge,
+  the convention of ``GaugeSymmetry``);
 - ``spherical_signals(lmax, ...)``: band-limited signals on S² as e3nn spherical-harmonic
   coefficients ``[channels, (lmax+1)²]``.
 
@@ -142,56 +143,34 @@ def _grid_mesh(rows, cols):
 
 
 def _edges_of(faces, num_nodes):
-    e = torch.cat([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-    e = torch.cat([e, e.flip(1)])
-    e = torch.unique(e, dim=0)
-    return e.T.contiguous()
+    """Both directions of every edge of ``faces`` [F, 3], sorted by (sender, receiver): [2, E]."""
+    from gdl.gauge import face_edges
+
+    return face_edges(faces.T.contiguous(), num_nodes)
 
 
 def mesh_geometry(pos: torch.Tensor, face: torch.Tensor, edge_index: torch.Tensor, frame_x=None):
-    """Tangent frames and per-edge angles of a triangle mesh (a test helper, float64).
+    """Tangent frames and per-edge angles of a triangle mesh in float64: a thin wrapper of
+    ``gdl.gauge.surface_geometry`` (the one implementation; see it for the maths).
 
     ``face``: [3, F] (PyG). Normals: area-weighted face normals summed per vertex. Frame of
-    vertex i: e_x = the projection of (x_k − x_i) on the tangent plane for the first
-    neighbour k of i (smallest edge id), or ``frame_x`` if given; e_y = n × e_x. For edge
-    j → i: ``neighbour_angle`` φ_ij = polar angle of the projected x_j − x_i in i's frame;
-    ``transport`` α_ij = angle, in i's frame, of j's e_x after the rotation taking n_j to n_i
-    (Levi-Civita transport along the edge). Turning every frame by −θ_i changes them exactly
-    as ``GaugeSymmetry`` says (α + θ_i − θ_j, φ + θ_i) — tests/testing check this.
+    vertex i: e_x towards its first neighbour (smallest edge id with receiver i), or along
+    ``frame_x`` [V, 3] if given; e_y = n × e_x. Returns a dict with ``normal``, ``frame_x``,
+    ``frame_y``, ``neighbour_radius``, ``neighbour_angle`` (φ_ij) and ``transport`` (α_ij).
+    Turning every frame by −θ_i changes them exactly as ``GaugeSymmetry`` says
+    (α + θ_i − θ_j, φ + θ_i) — tests/testing check this.
     """
-    pos = pos.to(torch.float64)
-    src, dst = edge_index
-    tri = pos[face]  # [3, F, 3]
-    fn = torch.linalg.cross(tri[1] - tri[0], tri[2] - tri[0], dim=-1)
-    normal = torch.zeros_like(pos).index_add_(0, face.flatten(), fn.repeat(3, 1))
-    normal = normal / normal.norm(dim=1, keepdim=True)
-    if frame_x is None:  # first neighbour (smallest edge id with that receiver)
-        eid = torch.arange(src.shape[0])
-        first = torch.full((pos.shape[0],), src.shape[0], dtype=torch.long).scatter_reduce(0, dst, eid, reduce="amin")
-        frame_x = pos[src[first]] - pos
-    ex = frame_x.to(torch.float64)
-    ex = ex - (ex * normal).sum(-1, keepdim=True) * normal
-    ex = ex / ex.norm(dim=1, keepdim=True)
-    ey = torch.linalg.cross(normal, ex, dim=-1)
-    d = pos[src] - pos[dst]
-    phi = torch.atan2((d * ey[dst]).sum(-1), (d * ex[dst]).sum(-1))
-    # rotate j's frame vector e_x(j) by the rotation taking n_j to n_i
-    nj, ni = normal[src], normal[dst]
-    axis = torch.linalg.cross(nj, ni, dim=-1)
-    sin = axis.norm(dim=1, keepdim=True)
-    cos = (nj * ni).sum(-1, keepdim=True)
-    k = torch.where(sin > 1e-12, axis / sin.clamp_min(1e-300), torch.zeros_like(axis))
-    v = ex[src]
-    v_rot = v * cos + torch.linalg.cross(k, v, dim=-1) * sin + k * (k * v).sum(-1, keepdim=True) * (1 - cos)
-    alpha = torch.atan2((v_rot * ey[dst]).sum(-1), (v_rot * ex[dst]).sum(-1))
-    return {"normal": normal, "frame_x": ex, "frame_y": ey, "neighbour_angle": phi, "transport": alpha}
+    from gdl.gauge import surface_geometry
+
+    reference = "neighbour" if frame_x is None else frame_x
+    return surface_geometry(pos, face, edge_index, reference=reference, dtype=torch.float64)
 
 
 def triangle_mesh(kind: str = "sphere", subdivisions: int = 0, rows: int = 4, cols: int = 4, noise: float = 0.05,
                   seed: int = 0, geometry: bool = True, dtype=torch.float64):
     """A small triangle mesh as ``Data(pos [V,3], face [3,F], edge_index [2,E])`` (both edge
     directions), plus ``transport`` / ``neighbour_angle`` per edge and ``normal`` per vertex
-    when ``geometry`` (see ``mesh_geometry``). ``kind="sphere"``: an icosphere (``subdivisions``
+    when ``geometry`` (computed by ``gdl.gauge.surface_geometry``). ``kind="sphere"``: an icosphere (``subdivisions``
     times split) with radial noise, closed; ``kind="grid"``: a flat ``rows × cols`` grid with
     height noise, open. Deterministic for a given ``seed``."""
     from torch_geometric.data import Data
