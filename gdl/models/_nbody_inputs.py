@@ -1,4 +1,4 @@
-"""Reading and checking an N-body batch (PyG ``Data``/``Batch``) for the ready models."""
+"""Reading and checking an N-body batch (PyG ``Data``/``Batch``) for the N-body models."""
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -6,7 +6,8 @@ from typing import NamedTuple
 import torch
 
 from gdl.groups import FieldType
-from gdl.nn.graph._common import check_edge_index, check_features, euclidean_group
+from gdl.nn import check_batch, check_edge_index, check_field, check_matches_module, reference_tensor
+from gdl.nn._types import euclidean_group
 
 
 class NBodyInputs(NamedTuple):
@@ -34,25 +35,32 @@ def nbody_out_type(dim: int = 3) -> FieldType:
     return FieldType(E, E.standard_rep())
 
 
-def read_nbody(data, dim: int = 3) -> NBodyInputs:
-    """Check and return (pos, vel, charges [N, 1], source, target) of a PyG N-body batch.
+def read_nbody(data, dim: int = 3, module=None) -> NBodyInputs:
+    """Check and return (pos, vel, charges [N, 1], source, target, batch) of a PyG N-body batch.
 
-    Raises a clear error for missing attributes, wrong shapes, NaN, or a bad ``edge_index``.
+    Raises a clear error for missing attributes, wrong shapes, NaN, a bad ``edge_index`` and, given
+    the ``module`` that will read the batch, a dtype or device other than its parameters'.
     """
     for key in ("pos", "vel", "charges", "edge_index"):
         if getattr(data, key, None) is None:
             raise ValueError(f"the N-body models need data.{key}; got a batch with keys {sorted(data.keys())}")
     pos, vel, charges, edge_index = data.pos, data.vel, data.charges, data.edge_index
-    check_features("data.pos", pos, dim, what="positions")
+    types = nbody_in_type(dim)
+    check_field("data.pos", pos, types["pos"])
     num_nodes = pos.shape[0]
-    check_features("data.vel", vel, dim, num_nodes, what="velocities")
-    if charges.dim() == 1:
+    check_field("data.vel", vel, types["vel"], num_nodes)
+    if isinstance(charges, torch.Tensor) and charges.dim() == 1:
         charges = charges.unsqueeze(1)
-    check_features("data.charges", charges.to(pos.dtype), 1, num_nodes, what="charges")
-    check_edge_index(edge_index, num_nodes)
+    check_field("data.charges", charges.to(pos.dtype) if isinstance(charges, torch.Tensor) else charges,
+                types["charges"], num_nodes)
+    if module is not None:
+        reference = reference_tensor(module)
+        check_matches_module(reference, "data.pos", pos)
+        check_matches_module(reference, "data.vel", vel)
+    check_edge_index(edge_index, num_nodes, "data.edge_index")
     batch = getattr(data, "batch", None)
     if batch is None:
         batch = torch.zeros(num_nodes, dtype=torch.long, device=pos.device)
-    elif batch.shape != (num_nodes,):
-        raise ValueError(f"data.batch: expected shape [{num_nodes}], got {list(batch.shape)}")
+    else:
+        check_batch(batch, num_nodes, "data.batch")
     return NBodyInputs(pos, vel, charges.to(pos.dtype), edge_index[0], edge_index[1], batch)

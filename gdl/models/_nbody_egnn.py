@@ -4,9 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gdl.nn.graph._common import edge_structure
-from gdl.nn.graph._egnn_conv import EGNNConv
-from gdl.nn.graph._nbody_inputs import nbody_in_type, nbody_out_type, read_nbody
+from gdl.models._nbody_inputs import nbody_in_type, nbody_out_type, read_nbody
+from gdl.nn.graph import EGNNConv, edge_structure
 
 
 class EGNN(nn.Module):
@@ -36,7 +35,7 @@ class EGNN(nn.Module):
         self.out_type = nbody_out_type()
 
     def forward(self, data) -> torch.Tensor:
-        pos, vel, charges, source, target, _ = read_nbody(data)
+        pos, vel, charges, source, target, _ = read_nbody(data, module=self)
         num_nodes = pos.shape[0]
         speed = safe_speed(vel)
         rank_one = not speed.requires_grad and type(self.embedding) is nn.Linear and self.embedding.bias is not None
@@ -51,8 +50,8 @@ class EGNN(nn.Module):
         edges = edge_structure(data.edge_index, num_nodes, pos.dtype)
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):  # the last layer's h' is never read: skip its φ_h
-            h, pos = layer.propagate_checked(h, pos, edges, vel, edge_attr, update_features=i < last,
-                                             embedding=(speed, self.embedding) if rank_one and i == 0 else None)
+            h, pos = layer.propagate(h, pos, edges, vel, edge_attr, update_features=i < last,
+                                     embedding=(speed, self.embedding) if rank_one and i == 0 else None)
         return pos
 
 
