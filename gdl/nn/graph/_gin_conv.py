@@ -85,8 +85,8 @@ class GraphReadout(nn.Module):
         if reduce not in ("sum", "mean", "max"):
             raise ValueError(f"reduce must be 'sum', 'mean' or 'max', got {reduce!r}")
         self.channels, self.reduce = as_channels(channels, "channels"), reduce
-        self.in_type = {"h": node_feature_type(channels)}
-        self.out_type = {"pooled": node_feature_type(channels)}
+        self.in_type = {"h": node_feature_type(self.channels)}
+        self.out_type = {"pooled": node_feature_type(self.channels)}
 
     def forward(self, h: torch.Tensor, batch: Optional[torch.Tensor] = None, num_graphs: Optional[int] = None) -> torch.Tensor:
         check_field("h", h, self.in_type["h"])
