@@ -18,7 +18,9 @@ from gdl.nn._checks import (
     check_edge_attr,
     check_edge_index,
     check_field,
+    check_finite,
     check_matches_module,
+    check_positions,
     reference_tensor,
 )
 from gdl.nn._sequential import Sequential, declared_types
@@ -27,6 +29,7 @@ from gdl.nn._types import as_channels, as_irreps, describe, same_type
 __all__ = [
     "graph", "Sequential", "declared_types",
     "as_irreps", "as_channels", "describe", "same_type",
-    "check_field", "check_edge_index", "check_edge_attr", "check_batch", "check_matches_module", "reference_tensor",
+    "check_field", "check_finite", "check_positions", "check_edge_index", "check_edge_attr", "check_batch",
+    "check_matches_module", "reference_tensor",
     "DtypeMismatchError", "DeviceMismatchError",
 ]

@@ -62,8 +62,32 @@ def check_field(name: str, x, expected: TypeLike, rows: Optional[int] = None, ro
         raise FieldTypeError(f"expected {rows} rows (one per {row}) in '{name}', got tensor of shape {list(x.shape)}")
     if not x.is_floating_point():
         raise FieldTypeError(f"expected a floating-point tensor for '{name}', got dtype {_dtype_name(x.dtype)}")
-    if finite and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"'{name}' contains non-finite values (NaN or inf)")
+    if finite:
+        check_finite(name, x, row)
+
+
+def check_finite(name: str, x: torch.Tensor, row: str = "node") -> None:
+    """``ValueError`` naming the first offending rows if ``x`` holds NaN or inf (one host read)."""
+    if bool(torch.isfinite(x).all()):
+        return
+    bad = ~torch.isfinite(x.reshape(x.shape[0], -1)).all(dim=1) if x.dim() else torch.ones(1, dtype=torch.bool)
+    rows = bad.nonzero().flatten()
+    listed = rows[:5].tolist()
+    raise ValueError(f"'{name}' contains non-finite values (NaN or inf) at {row}s {listed}"
+                     f"{'...' if rows.numel() > 5 else ''}")
+
+
+def check_positions(name: str, pos) -> None:
+    """Points in any dimension: a finite float tensor [num_nodes, dim] (the graph builders' input)."""
+    if not isinstance(pos, torch.Tensor):
+        raise FieldTypeError(f"expected a floating-point tensor of shape [num_nodes, dim] for '{name}', "
+                             f"got {type(pos).__name__}")
+    if pos.dim() != 2:
+        raise FieldTypeError(f"expected a floating-point tensor of shape [num_nodes, dim] for '{name}', "
+                             f"got tensor of shape {list(pos.shape)}")
+    if not pos.is_floating_point():
+        raise FieldTypeError(f"expected a floating-point tensor for '{name}', got dtype {_dtype_name(pos.dtype)}")
+    check_finite(name, pos)
 
 
 def check_edge_index(edge_index, num_nodes: int, name: str = "edge_index") -> None:
@@ -91,12 +115,17 @@ def check_edge_attr(edge_attr, num_edges: int, channels: int, name: str = "edge_
     check_field(name, edge_attr, channels, num_edges, row="edge")
 
 
-def check_batch(batch, num_nodes: int, name: str = "batch") -> None:
-    """An integer [num_nodes] vector of graph ids (PyG's ``batch``)."""
+def check_batch(batch, num_nodes: int, name: str = "batch", nonnegative: bool = False) -> None:
+    """An integer [num_nodes] vector of graph ids (PyG's ``batch``); ``nonnegative`` also reads its minimum."""
     if (not isinstance(batch, torch.Tensor) or batch.dim() != 1 or batch.shape[0] != num_nodes
-            or batch.dtype not in (torch.int64, torch.int32)):
+            or batch.is_floating_point() or batch.is_complex() or batch.dtype == torch.bool):
         got = f"{list(batch.shape)} {_dtype_name(batch.dtype)}" if isinstance(batch, torch.Tensor) else type(batch).__name__
-        raise ValueError(f"expected an integer tensor of shape [{num_nodes}] for '{name}', got {got}")
+        raise ValueError(f"expected an integer tensor of shape [{num_nodes}] (one graph id per node) for '{name}', "
+                         f"got {got}")
+    if nonnegative and batch.numel():
+        low = int(batch.min())
+        if low < 0:
+            raise ValueError(f"'{name}': graph ids must be non-negative, got {low}")
 
 
 def reference_tensor(module: nn.Module) -> Optional[torch.Tensor]:
