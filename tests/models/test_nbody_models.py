@@ -165,3 +165,15 @@ def test_egnn_fused_equals_autograd_path(nbody_batch):
             results.append((out,) + torch.autograd.grad(loss, leaves))
     for a, b in zip(results[0] + results[1], results[2] + results[3]):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_egnn_runs_on_the_fused_layer(nbody_batch, monkeypatch):
+    """The speed of EGNN comes from the fused layer: the default model must take it in every layer."""
+    from gdl.nn.graph import _egnn_fused
+
+    calls = []
+    apply = _egnn_fused.FusedEGNNLayer.apply
+    monkeypatch.setattr(_egnn_fused.FusedEGNNLayer, "apply", lambda *args: calls.append(1) or apply(*args))
+    model = build("egnn")
+    model(nbody_batch(2))
+    assert len(calls) == len(model.layers) == 4
