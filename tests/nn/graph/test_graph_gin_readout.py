@@ -50,7 +50,7 @@ def test_readout_empty_graph_and_bad_batch():
     out = readout(torch.ones(2, 3), torch.tensor([0, 2]), num_graphs=3)  # graph 1 has no nodes
     torch.testing.assert_close(out, torch.tensor([[1.0] * 3, [0.0] * 3, [1.0] * 3]))
     assert readout(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)).shape == (0, 3)
-    with pytest.raises(ValueError, match=r"expected an integer tensor of shape \[2\] for 'batch', got \[1\] int64"):
+    with pytest.raises(ValueError, match=r"expected an integer tensor of shape \[2\] \(one graph id per node\) for 'batch', got \[1\] int64"):
         readout(torch.ones(2, 3), torch.tensor([0]))
     with pytest.raises(FieldTypeError, match=r"expected field type 3x trivial \(dim 3\) on axis -1 of 'h' "
                                              r"\(\[num_nodes, 3\]\), got tensor of shape \[2, 4\] with 4 channels"):
