@@ -64,3 +64,13 @@ def read_nbody(data, dim: int = 3, module=None) -> NBodyInputs:
     else:
         check_batch(batch, num_nodes, "data.batch")
     return NBodyInputs(pos, vel, charges.to(pos.dtype), edge_index[0], edge_index[1], batch)
+
+
+def speed(vel: torch.Tensor) -> torch.Tensor:
+    """‖v_i‖ as a column [N, 1] (zero subgradient at v = 0): the invariant input of the N-body models."""
+    return torch.linalg.vector_norm(vel, dim=-1, keepdim=True)
+
+
+def charge_products(charges: torch.Tensor, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """q_i q_j per edge j → i, [E, 1]: the invariant edge attribute of the N-body models."""
+    return charges.index_select(0, target) * charges.index_select(0, source)

@@ -10,7 +10,7 @@ import torch
 from e3nn import o3
 from torch import nn
 
-from gdl.models._nbody_inputs import nbody_in_type, nbody_out_type, read_nbody
+from gdl.models._nbody_inputs import charge_products, nbody_in_type, nbody_out_type, read_nbody, speed
 from gdl.nn.graph import (
     GatedO3TensorProduct,
     O3TensorProduct,
@@ -23,18 +23,10 @@ from gdl.nn.graph import (
 )
 
 
-def _speed(vel):
-    return torch.linalg.vector_norm(vel, dim=-1, keepdim=True)
-
-
 def _graph_mean(x, batch, num_graphs):
     """x̄_g = mean of x over the nodes of graph g (0 for a graph without nodes)."""
     count = torch.bincount(batch, minlength=num_graphs).clamp_(min=1).to(x.dtype).unsqueeze(1)
     return segment_sum(x, batch, num_graphs) / count
-
-
-def _charge_products(charges, source, target):
-    return charges.index_select(0, target) * charges.index_select(0, source)
 
 
 class TFN(nn.Module):
@@ -63,8 +55,8 @@ class TFN(nn.Module):
 
     def forward(self, data) -> torch.Tensor:
         pos, vel, charges, source, target, _ = read_nbody(data, module=self)
-        h = self.embedding(torch.cat([charges, _speed(vel), vel], dim=1))
-        edge_attr = _charge_products(charges, source, target)
+        h = self.embedding(torch.cat([charges, speed(vel), vel], dim=1))
+        edge_attr = charge_products(charges, source, target)
         edges = edge_structure(data.edge_index, pos.shape[0], pos.dtype, fused_layout=False)
         for layer in self.layers:
             h = layer.propagate(h, pos, edges, edge_attr)
@@ -111,8 +103,8 @@ class SEGNN(nn.Module):
         edges = edge_structure(data.edge_index, num_nodes, pos.dtype, fused_layout=False)
         vel_sh = edge_spherical_harmonics(self.irreps_attr, vel, normalization="integral")
         node_attr = aggregate(edge_sh, edges, "mean") + vel_sh  # ã_i = mean_j ã_ij + Y(v_i)
-        edge_attr = _charge_products(charges, source, target)
-        h = self.embedding(torch.cat([pos - centre.index_select(0, batch), vel, _speed(vel)], dim=1), node_attr)
+        edge_attr = charge_products(charges, source, target)
+        h = self.embedding(torch.cat([pos - centre.index_select(0, batch), vel, speed(vel)], dim=1), node_attr)
         for layer in self.layers:
             h = layer.propagate(h, vec, edges, node_attr, edge_attr, edge_sh)
         return pos + self.head_2(self.head_1(h, node_attr), node_attr)
@@ -143,7 +135,7 @@ class GNN(nn.Module):
     def forward(self, data) -> torch.Tensor:
         pos, vel, charges, source, target, _ = read_nbody(data, module=self)
         h = self.embedding(torch.cat([pos, vel], dim=1))
-        edge_attr = _charge_products(charges, source, target)
+        edge_attr = charge_products(charges, source, target)
         edges = edge_structure(data.edge_index, pos.shape[0], pos.dtype, fused_layout=False)
         for edge_mlp, node_mlp in zip(self.edge_mlps, self.node_mlps):
             m = edge_mlp(torch.cat([h.index_select(0, target), h.index_select(0, source), edge_attr], dim=1))
