@@ -1,6 +1,7 @@
 """Reading and checking an N-body batch (PyG ``Data``/``Batch``) for the N-body models."""
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import torch
@@ -19,14 +20,16 @@ class NBodyInputs(NamedTuple):
     batch: torch.Tensor  # [N] graph of each node
 
 
+@functools.lru_cache(maxsize=None)
+def _input_types(dim: int) -> tuple:
+    E = euclidean_group(dim)
+    return (("pos", FieldType(E, E.standard_rep())), ("vel", FieldType(E, E.vector_rep())),
+            ("charges", FieldType(E, E.trivial_rep(1))))
+
+
 def nbody_in_type(dim: int = 3) -> dict:
     """The declared input types of the N-body models, keyed by ``Data`` attribute."""
-    E = euclidean_group(dim)
-    return {
-        "pos": FieldType(E, E.standard_rep()),
-        "vel": FieldType(E, E.vector_rep()),
-        "charges": FieldType(E, E.trivial_rep(1)),
-    }
+    return dict(_input_types(dim))
 
 
 def nbody_out_type(dim: int = 3) -> FieldType:
@@ -45,7 +48,7 @@ def read_nbody(data, dim: int = 3, module=None) -> NBodyInputs:
         if getattr(data, key, None) is None:
             raise ValueError(f"the N-body models need data.{key}; got a batch with keys {sorted(data.keys())}")
     pos, vel, charges, edge_index = data.pos, data.vel, data.charges, data.edge_index
-    types = nbody_in_type(dim)
+    types = dict(_input_types(dim))  # built once per dim: read_nbody runs every batch
     check_field("data.pos", pos, types["pos"])
     num_nodes = pos.shape[0]
     check_field("data.vel", vel, types["vel"], num_nodes)
