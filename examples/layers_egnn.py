@@ -5,7 +5,8 @@
 import torch
 
 from gdl.benchmarks.nbody_speed import nbody_batch
-from gdl.nn.graph import EGNN, EGNNConv
+from gdl.models import EGNN
+from gdl.nn.graph import EGNNConv
 from gdl.testing import check_equivariance
 
 torch.manual_seed(0)

@@ -6,8 +6,8 @@ import torch
 from e3nn import o3
 
 from gdl.benchmarks.nbody_speed import nbody_batch
-from gdl.nn.graph import SEGNN, SteerableConv
-from gdl.nn.graph._irreps import edge_spherical_harmonics
+from gdl.models import SEGNN
+from gdl.nn.graph import SteerableConv, edge_spherical_harmonics
 from gdl.testing import check_equivariance
 
 torch.manual_seed(0)

@@ -5,7 +5,8 @@
 import torch
 
 from gdl.benchmarks.nbody_speed import nbody_batch
-from gdl.nn.graph import TFN, TensorFieldConv
+from gdl.models import TFN
+from gdl.nn.graph import TensorFieldConv
 from gdl.testing import check_equivariance
 
 torch.manual_seed(0)

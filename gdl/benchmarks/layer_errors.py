@@ -1,4 +1,4 @@
-"""Measured equivariance errors of every gdl.nn.graph layer and N-body model (untrained, seeded).
+"""Measured equivariance errors of every gdl.nn.graph layer and gdl.models N-body model (untrained, seeded).
 
     python -m gdl.benchmarks.layer_errors
 
@@ -14,16 +14,9 @@ import argparse
 import torch
 from e3nn import o3
 
-from gdl.nn.graph import (
-    MODELS,
-    EGNNConv,
-    GINConv,
-    GraphReadout,
-    SteerableConv,
-    TensorFieldConv,
-)
-from gdl.nn.graph._irreps import edge_spherical_harmonics
+from gdl.nn.graph import EGNNConv, GINConv, GraphReadout, SteerableConv, TensorFieldConv, edge_spherical_harmonics
 from gdl.testing import NodePermutation, check_equivariance
+from gdl.train import get_task
 
 
 def _layer_cases(batch, dtype):
@@ -51,7 +44,8 @@ def _layer_cases(batch, dtype):
         ("GINConv", lambda: GINConv(16).eval(), {"h": rand(n, 16), "edge_index": batch.edge_index}, None),
         ("GraphReadout", lambda: GraphReadout(16, "mean"), {"h": rand(n, 16), "batch": batch.batch}, NodePermutation()),
     ]
-    cases += [(f"model {name}", cls, batch, None) for name, cls in MODELS.items()]
+    # the N-body models as the task registry builds them (``gdl train nbody --model NAME``)
+    cases += [(f"model {name}", spec.factory, batch, None) for name, spec in get_task("nbody").models.items()]
     return cases
 
 

@@ -26,7 +26,8 @@ from typing import Callable, Dict, List
 import torch
 
 from gdl.benchmarks._checkout import import_from_checkout
-from gdl.nn.graph import SEGNN, TFN, EGNN, fully_connected_graph
+from gdl.models import EGNN, SEGNN, TFN
+from gdl.nn.graph import fully_connected_graph
 
 
 def nbody_batch(batch_size: int, seed: int = 0, dtype: torch.dtype = torch.float32):

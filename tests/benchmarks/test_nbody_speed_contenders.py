@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from gdl.benchmarks.nbody_speed import nbody_batch, plain_segnn_forward, plain_tfn_forward
-from gdl.nn.graph import SEGNN, TFN
+from gdl.models import SEGNN, TFN
 
 
 @pytest.mark.parametrize("model_cls, plain", [(SEGNN, plain_segnn_forward), (TFN, plain_tfn_forward)])

@@ -8,19 +8,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from gdl.groups import FieldType
-from gdl.nn.graph._common import (
-    aggregation_code,
-    check_edge_attr,
-    check_edge_index,
-    check_features,
-    euclidean_group,
-    EdgeStructure,
-    edge_structure,
-    safe_norm,
-    segment_sum,
-)
-
+from gdl.nn._checks import check_edge_attr, check_edge_index, check_field, check_matches_module
+from gdl.nn._types import TypeLike, as_channels, euclidean_group
 from gdl.nn.graph._egnn_fused import FusedEGNNLayer, ParameterViews
+from gdl.nn.graph._message_passing import (
+    EdgeStructure,
+    aggregate,
+    check_aggregation,
+    edge_structure,
+    resolve_residual,
+    safe_norm,
+)
 
 
 class EGNNOutput(NamedTuple):
@@ -38,13 +36,27 @@ class EGNNConv(nn.Module):
         h_i' = h_i + φ_h([h_i, Σ_j m_ij])                                 (eq. 5–6)
 
     C Σ_j is the mean over neighbours (``coords_aggregation="mean"``, the reference code) or the
-    sum. The velocity term uses the input velocity v_i (EGNN_vel). Updates are out of place.
+    sum; Σ_j m_ij is the sum (``aggregation="sum"``, paper eq. 5) or the mean. The velocity term
+    (``velocity=True``, EGNN_vel, eq. 7) uses the input velocity v_i. Updates are out of place;
+    h_i + φ_h(…) is the residual form (``residual=None``: when in and out channels agree).
 
     Symmetry: E(n) (rotations, reflections, translations) and node permutations, exact.
+
     Types (``in_type`` / ``out_type``, dicts keyed by argument name, E = ``Euclidean(d)``):
-    h: ``E.trivial_rep(in_channels)`` → ``E.trivial_rep(out_channels)``; pos: ``E.standard_rep()``
-    (points, x ↦ Qx + t); vel (``velocity=True``): ``E.vector_rep()``; ``edge_attr`` [E, edge_channels]
-    is invariant structure.
+        - h: ``E.trivial_rep(in_channels)`` → ``E.trivial_rep(out_channels)`` (invariant scalars;
+          ``in_channels`` may be an int, a scalar ``FieldType`` such as ``layer.out_type["h"]``, or
+          ``"16x0e"``)
+        - pos: ``E.standard_rep()`` (points, x ↦ Qx + t) → points
+        - vel (``velocity=True``): ``E.vector_rep()``
+        - edge_attr: [num_edges, edge_channels] invariant edge attributes a_ij
+
+    Args:
+        in_channels, out_channels, hidden_channels: widths of h, h' and the MLPs' hidden layers
+            (``out_channels``, ``hidden_channels`` default to ``in_channels``).
+        edge_channels: width of a_ij (0: none). velocity: add φ_v(h_i) v_i (needs ``vel``).
+        coords_aggregation, aggregation: "mean" or "sum" for the position and the message update.
+        residual: h' = h + φ_h (``None``: when in = out channels). dim: n of E(n).
+        fused: the hand-written forward/backward (below) when the activation is SiLU.
 
     Stabilisers, with the paper's code as default: φ_x's last layer is Xavier-initialised with
     ``coords_init_gain`` (0.001) and has no bias; each coordinate message (x_i − x_j) φ_x(m_ij) is
@@ -67,32 +79,32 @@ class EGNNConv(nn.Module):
 
     def __init__(
         self,
-        in_channels: int,
-        out_channels: Optional[int] = None,
+        in_channels: TypeLike,
+        out_channels: Optional[TypeLike] = None,
         hidden_channels: Optional[int] = None,
         edge_channels: int = 0,
         velocity: bool = False,
         coords_aggregation: str = "mean",
-        message_aggregation: str = "sum",
+        aggregation: str = "sum",
         normalize: bool = False,
         normalize_eps: float = 1.0,
         tanh: bool = False,
         coords_clamp: Optional[float] = 100.0,
         coords_init_gain: float = 0.001,
-        residual: bool = True,
+        residual: Optional[bool] = None,
         activation: type = nn.SiLU,
         dim: int = 3,
         fused: bool = True,
     ):
         super().__init__()
-        out_channels = in_channels if out_channels is None else out_channels
-        hidden_channels = in_channels if hidden_channels is None else hidden_channels
-        if residual and out_channels != in_channels:
-            raise ValueError(f"residual=True needs out_channels == in_channels, got {in_channels} → {out_channels}")
+        in_channels = as_channels(in_channels, "in_channels")
+        out_channels = in_channels if out_channels is None else as_channels(out_channels, "out_channels")
+        hidden_channels = in_channels if hidden_channels is None else as_channels(hidden_channels, "hidden_channels")
         self.in_channels, self.out_channels, self.hidden_channels = in_channels, out_channels, hidden_channels
-        self.edge_channels, self.velocity, self.residual = int(edge_channels), bool(velocity), bool(residual)
-        self.coords_aggregation = aggregation_code(coords_aggregation)
-        self.message_aggregation = aggregation_code(message_aggregation)
+        self.residual = resolve_residual(residual, in_channels == out_channels, f"{in_channels}x0e", f"{out_channels}x0e")
+        self.edge_channels, self.velocity = as_channels(edge_channels, "edge_channels"), bool(velocity)
+        self.coords_aggregation = check_aggregation(coords_aggregation, "coords_aggregation")
+        self.aggregation = check_aggregation(aggregation)
         self.normalize, self.normalize_eps, self.tanh = bool(normalize), float(normalize_eps), bool(tanh)
         self.coords_clamp = None if coords_clamp is None else float(coords_clamp)
         self.dim = int(dim)
@@ -141,18 +153,20 @@ class EGNNConv(nn.Module):
         vel: Optional[torch.Tensor] = None,
         edge_attr: Optional[torch.Tensor] = None,
     ) -> EGNNOutput:
-        check_features("pos", pos, self.dim, what="positions")
+        check_field("pos", pos, self.in_type["pos"])
         num_nodes = pos.shape[0]
-        check_features("h", h, self.in_channels, num_nodes)
+        check_field("h", h, self.in_type["h"], num_nodes)
+        check_matches_module(self.flat, "h", h)
+        check_matches_module(self.flat, "pos", pos)
         check_edge_index(edge_index, num_nodes)
         if self.velocity:
             if vel is None:
-                raise ValueError("vel: this layer was built with velocity=True, got None")
-            check_features("vel", vel, self.dim, num_nodes, what="velocities")
+                raise ValueError("'vel': this layer was built with velocity=True, got None")
+            check_field("vel", vel, self.in_type["vel"], num_nodes)
         elif vel is not None:
-            raise ValueError("vel: this layer was built with velocity=False; build it with velocity=True to pass velocities")
+            raise ValueError("'vel': this layer was built with velocity=False; build it with velocity=True to pass velocities")
         check_edge_attr(edge_attr, edge_index.shape[1], self.edge_channels)
-        return self.propagate_checked(h, pos, edge_structure(edge_index, num_nodes, pos.dtype), vel, edge_attr)
+        return self.propagate(h, pos, edge_structure(edge_index, num_nodes, pos.dtype), vel, edge_attr)
 
     def reset_parameters(self, blocks=None) -> None:
         """Initialise as the reference: nn.Linear's default U(±1/√fan_in), φ_x's output Xavier with small gain."""
@@ -168,8 +182,8 @@ class EGNNConv(nn.Module):
         offset, numel, shape = self.layout[name]
         return self.flat[offset : offset + numel].view(shape)
 
-    def propagate_checked(self, h, pos, edges: EdgeStructure, vel=None, edge_attr=None,
-                          update_features: bool = True, embedding=None) -> EGNNOutput:
+    def propagate(self, h, pos, edges: EdgeStructure, vel=None, edge_attr=None,
+                  update_features: bool = True, embedding=None) -> EGNNOutput:
         """The layer's maths on validated inputs; ``edges`` = ``edge_structure(edge_index, N, dtype)``,
         computed once per batch (models call this after checking the batch once).
         ``update_features=False`` skips φ_h and returns ``h=None`` (for a model's last layer).
@@ -180,8 +194,8 @@ class EGNNConv(nn.Module):
             return self._fused(h, pos, edges, vel, edge_attr, update_features, embedding)
         if embedding is not None and not h.requires_grad:
             h = embedding[1](embedding[0])
-        source, target, inv_deg = edges.source, edges.target, edges.inv_deg
-        num_nodes, act, w = h.shape[0], self.act, self.block
+        source, target = edges.source, edges.target
+        act, w = self.act, self.block
         diff = pos.index_select(0, target) - pos.index_select(0, source)  # x_i − x_j
         dist2 = (diff * diff).sum(-1, keepdim=True)
 
@@ -199,19 +213,14 @@ class EGNNConv(nn.Module):
         trans = diff * weight
         if self.coords_clamp is not None:
             trans = trans.clamp(-self.coords_clamp, self.coords_clamp)
-        delta = segment_sum(trans, target, num_nodes)
-        if self.coords_aggregation == "mean":
-            delta = delta * inv_deg
-        new_pos = pos + delta
+        new_pos = pos + aggregate(trans, edges, self.coords_aggregation)
         if self.velocity:
             speed = torch.mv(act(F.linear(h, w("w_v1"), w("b_v1"))), w("w_v2")[0]) + w("b_v2")  # φ_v(h_i)
             new_pos = torch.addcmul(new_pos, speed.unsqueeze(1), vel)
 
         if not update_features:
             return EGNNOutput(None, new_pos)
-        agg = segment_sum(m, target, num_nodes)
-        if self.message_aggregation == "mean":
-            agg = agg * inv_deg
+        agg = aggregate(m, edges, self.aggregation)
         out = F.linear(act(F.linear(torch.cat([h, agg], dim=1), w("w_n1"), w("b_n1"))), w("w_n2"), w("b_n2"))
         if self.residual:
             out = h + out
@@ -219,7 +228,7 @@ class EGNNConv(nn.Module):
 
     def _fused(self, h, pos, edges, vel, edge_attr, update_features=True, embedding=None) -> EGNNOutput:
         config = (self.coords_clamp, self.tanh, self.normalize, self.normalize_eps,
-                  self.coords_aggregation == "mean", self.message_aggregation == "mean", self.residual, self.layout,
+                  self.coords_aggregation == "mean", self.aggregation == "mean", self.residual, self.layout,
                   self._views)
         out, new_pos = FusedEGNNLayer.apply(
             h, pos, vel if self.velocity else None, edge_attr if self.edge_channels else None, edges,
@@ -231,6 +240,7 @@ class EGNNConv(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels} → {self.out_channels}, hidden={self.hidden_channels}, edge_channels={self.edge_channels}, "
-            f"velocity={self.velocity}, coords_aggregation={self.coords_aggregation!r}, normalize={self.normalize}, "
+            f"velocity={self.velocity}, coords_aggregation={self.coords_aggregation!r}, "
+            f"aggregation={self.aggregation!r}, residual={self.residual}, normalize={self.normalize}, "
             f"tanh={self.tanh}, coords_clamp={self.coords_clamp}"
         )

@@ -1,14 +1,15 @@
-"""GINConv and GraphReadout: permutation-equivariant / -invariant baselines on PyG."""
+"""GINConv and GraphReadout: permutation-equivariant / -invariant layers on PyG-style graphs."""
 from __future__ import annotations
 
 from typing import Optional
 
 import torch
 from torch import nn
-from torch_geometric.nn import MessagePassing
 
 from gdl.groups import FieldType, Symmetric
-from gdl.nn.graph._common import check_edge_index, check_features
+from gdl.nn._checks import check_batch, check_edge_index, check_field, check_matches_module, reference_tensor
+from gdl.nn._types import TypeLike, as_channels
+from gdl.nn.graph._message_passing import EdgeStructure, aggregate, check_aggregation, edge_structure
 
 #: The group of node features that only node relabelling acts on: the channels are invariant
 #: (a trivial rep); ``gdl.testing`` checks such layers under ``NodePermutation``.
@@ -20,22 +21,29 @@ def node_feature_type(channels: int) -> FieldType:
     return FieldType(NODE_FEATURES, NODE_FEATURES.trivial_rep(channels))
 
 
-class GINConv(MessagePassing):
+class GINConv(nn.Module):
     r"""Graph isomorphism convolution (Xu et al. 2019, eq. 4.1): h_i' = MLP((1 + ε) h_i + Σ_j h_j).
 
-    Sum aggregation over the incoming edges j → i (PyG flow), ε learnable if ``train_eps``.
-    ``mlp`` defaults to Linear → BatchNorm → ReLU → Linear. As powerful as 1-WL.
+    Messages m_ij = h_j over the incoming edges j → i (PyG flow), summed (``aggregation="sum"``,
+    GIN; ``"mean"`` is a weaker variant), ε learnable if ``train_eps``. ``mlp`` defaults to
+    Linear → BatchNorm → ReLU → Linear. As powerful as 1-WL with the sum.
 
     Symmetry: node permutations (equivariant, exact up to float summation order).
-    Types: h: ``node_feature_type(in_channels)`` → ``node_feature_type(out_channels)``.
+
+    Types:
+        - h: ``node_feature_type(in_channels)`` → ``node_feature_type(out_channels)`` (the channels
+          may be given as ints or as those field types, e.g. ``other.out_type["h"]``)
     """
 
-    def __init__(self, in_channels: int, out_channels: Optional[int] = None, hidden_channels: Optional[int] = None,
-                 mlp: Optional[nn.Module] = None, eps: float = 0.0, train_eps: bool = True):
-        super().__init__(aggr="add")
-        out_channels = in_channels if out_channels is None else out_channels
-        hidden_channels = out_channels if hidden_channels is None else hidden_channels
+    def __init__(self, in_channels: TypeLike, out_channels: Optional[TypeLike] = None,
+                 hidden_channels: Optional[int] = None, mlp: Optional[nn.Module] = None, eps: float = 0.0,
+                 train_eps: bool = True, aggregation: str = "sum"):
+        super().__init__()
+        in_channels = as_channels(in_channels, "in_channels")
+        out_channels = in_channels if out_channels is None else as_channels(out_channels, "out_channels")
+        hidden_channels = out_channels if hidden_channels is None else as_channels(hidden_channels, "hidden_channels")
         self.in_channels, self.out_channels = in_channels, out_channels
+        self.aggregation = check_aggregation(aggregation)
         self.mlp = mlp if mlp is not None else nn.Sequential(
             nn.Linear(in_channels, hidden_channels), nn.BatchNorm1d(hidden_channels), nn.ReLU(),
             nn.Linear(hidden_channels, out_channels))
@@ -46,17 +54,19 @@ class GINConv(MessagePassing):
         self.out_type = {"h": node_feature_type(out_channels)}
 
     def forward(self, h: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        check_features("h", h, self.in_channels)
+        check_field("h", h, self.in_type["h"])
+        check_matches_module(reference_tensor(self), "h", h)
         check_edge_index(edge_index, h.shape[0])
+        return self.propagate(h, edge_structure(edge_index, h.shape[0], h.dtype, fused_layout=False))
+
+    def propagate(self, h: torch.Tensor, edges: EdgeStructure) -> torch.Tensor:
+        """The layer's maths on validated inputs: m_ij = h_j, aggregated, then the update MLP."""
         eps = self.eps if self.eps is not None else self.eps_fixed
-        aggregated = self.propagate(edge_index, x=h, size=(h.shape[0], h.shape[0]))
+        aggregated = aggregate(h.index_select(0, edges.source), edges, self.aggregation)
         return self.mlp((1 + eps) * h + aggregated)
 
-    def message(self, x_j: torch.Tensor) -> torch.Tensor:
-        return x_j
-
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.in_channels} → {self.out_channels}, mlp={self.mlp})"
+        return f"{type(self).__name__}({self.in_channels} → {self.out_channels}, aggregation={self.aggregation!r}, mlp={self.mlp})"
 
 
 class GraphReadout(nn.Module):
@@ -64,23 +74,25 @@ class GraphReadout(nn.Module):
 
     ``batch`` [N] gives each node's graph (PyG); ``num_graphs`` defaults to ``batch.max() + 1``
     (a graph without nodes pools to 0). Symmetry: node permutations (invariant, exact up to
-    float summation order). Types: h: ``node_feature_type(channels)`` → graph-level vectors.
+    float summation order).
+
+    Types:
+        - h: ``node_feature_type(channels)`` → pooled: graph-level vectors of the same width
     """
 
-    def __init__(self, channels: int, reduce: str = "sum"):
+    def __init__(self, channels: TypeLike, reduce: str = "sum"):
         super().__init__()
         if reduce not in ("sum", "mean", "max"):
             raise ValueError(f"reduce must be 'sum', 'mean' or 'max', got {reduce!r}")
-        self.channels, self.reduce = int(channels), reduce
-        self.in_type = {"h": node_feature_type(channels)}
-        self.out_type = {"pooled": node_feature_type(channels)}
+        self.channels, self.reduce = as_channels(channels, "channels"), reduce
+        self.in_type = {"h": node_feature_type(self.channels)}
+        self.out_type = {"pooled": node_feature_type(self.channels)}
 
     def forward(self, h: torch.Tensor, batch: Optional[torch.Tensor] = None, num_graphs: Optional[int] = None) -> torch.Tensor:
-        check_features("h", h, self.channels)
+        check_field("h", h, self.in_type["h"])
         if batch is None:
             batch = torch.zeros(h.shape[0], dtype=torch.long, device=h.device)
-        if batch.dim() != 1 or batch.shape[0] != h.shape[0] or batch.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"batch: expected an integer tensor of shape [{h.shape[0]}], got {list(batch.shape)} {batch.dtype}")
+        check_batch(batch, h.shape[0])
         if num_graphs is None:
             num_graphs = int(batch.max()) + 1 if batch.numel() else 0
         if batch.numel() and (int(batch.min()) < 0 or int(batch.max()) >= num_graphs):

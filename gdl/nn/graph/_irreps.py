@@ -20,15 +20,8 @@ from e3nn import o3
 from torch import nn
 from torch.nn import functional as F
 
-from gdl.groups import FieldTypeError
+from gdl.nn._types import as_irreps
 from gdl.nn.graph._attribute_tp import AttributeTensorProduct, attribute_tp_supported
-
-
-def as_irreps(irreps, name: str = "irreps") -> o3.Irreps:
-    try:
-        return o3.Irreps(irreps)
-    except (ValueError, AssertionError, TypeError) as exc:
-        raise ValueError(f"{name}: cannot read {irreps!r} as e3nn irreps ({exc})") from None
 
 
 def edge_spherical_harmonics(irreps_sh: o3.Irreps, vec: torch.Tensor, eps: float = 1e-9,
@@ -72,14 +65,28 @@ class O3TensorProduct(nn.Module):
     ``AttributeTensorProduct`` (paths grouped by input irrep: 1.3–2× faster forward + backward
     than e3nn's per-path einsums on SEGNN's N-body shapes, same weights, equal to 1e-14 in
     float64); ``fast=False`` calls e3nn's module.
+
+    Types: x: ``irreps_in``, a: ``irreps_attr`` → ``irreps_out`` (each a ``FieldType``, e3nn
+    ``Irreps`` or a string). An output irrep that no path x ⊗ a reaches (and that no bias feeds)
+    would be identically zero: the constructor refuses it with a ``ValueError`` naming it.
     """
 
     def __init__(self, irreps_in, irreps_out, irreps_attr, bias: bool = True, rescale: bool = True,
                  fast: bool = True):
         super().__init__()
-        self.irreps_in, self.irreps_out, self.irreps_attr = o3.Irreps(irreps_in), o3.Irreps(irreps_out), o3.Irreps(irreps_attr)
+        self.irreps_in = as_irreps(irreps_in, "irreps_in")
+        self.irreps_out = as_irreps(irreps_out, "irreps_out")
+        self.irreps_attr = as_irreps(irreps_attr, "irreps_attr")
         self.tp = o3.FullyConnectedTensorProduct(self.irreps_in, self.irreps_attr, self.irreps_out, shared_weights=True,
                                                  internal_weights=False)
+        reached = {ins.i_out for ins in self.tp.instructions}
+        unreachable = o3.Irreps([(mul, ir) for i, (mul, ir) in enumerate(self.irreps_out)
+                                 if i not in reached and not (bias and ir == o3.Irrep("0e"))])
+        if unreachable:
+            raise ValueError(
+                f"O3TensorProduct({self.irreps_in} ⊗ {self.irreps_attr} → {self.irreps_out}): no path reaches the "
+                f"output irreps {unreachable.simplify()}; they would be identically zero. Add inputs or attributes "
+                f"that reach them (mind the parity) or drop them from the output")
         self.rescale = bool(rescale)
         self.fast = AttributeTensorProduct(self.tp) if fast and attribute_tp_supported(self.tp) else None
         fan_in = {}
@@ -122,26 +129,9 @@ class GatedO3TensorProduct(nn.Module):
 
     def __init__(self, irreps_in, irreps_out, irreps_attr, rescale: bool = True):
         super().__init__()
-        self.gate = make_gate(o3.Irreps(irreps_out))
+        self.gate = make_gate(as_irreps(irreps_out, "irreps_out"))
         self.linear = O3TensorProduct(irreps_in, self.gate.irreps_in, irreps_attr, rescale=rescale)
         self.irreps_in, self.irreps_out = self.linear.irreps_in, self.gate.irreps_out
 
     def forward(self, x: torch.Tensor, attr: torch.Tensor) -> torch.Tensor:
         return self.gate(self.linear(x, attr))
-
-
-def check_irreps_features(name: str, x: torch.Tensor, irreps: o3.Irreps, num_nodes=None, rows: str = "nodes") -> None:
-    """FieldTypeError naming the expected irreps unless ``x`` is a finite [rows, irreps.dim] tensor."""
-    if not isinstance(x, torch.Tensor):
-        raise FieldTypeError(f"{name}: expected a tensor of irreps {irreps}, got {type(x).__name__}")
-    if x.dim() != 2 or x.shape[1] != irreps.dim:
-        raise FieldTypeError(
-            f"{name}: expected irreps {irreps} (dim {irreps.dim}) on axis -1 of a [num_{rows}, {irreps.dim}] tensor, "
-            f"got tensor of shape {list(x.shape)}"
-        )
-    if num_nodes is not None and x.shape[0] != num_nodes:
-        raise FieldTypeError(f"{name}: expected {num_nodes} rows (one per {rows[:-1]}), got tensor of shape {list(x.shape)}")
-    if not x.is_floating_point():
-        raise FieldTypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains non-finite values (NaN or inf)")

@@ -11,8 +11,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from gdl.groups import FieldType
-from gdl.nn.graph._common import aggregation_code, check_edge_attr, check_edge_index, check_features, euclidean_group
-from gdl.nn.graph._irreps import as_irreps, check_irreps_features, edge_spherical_harmonics, make_gate
+from gdl.nn._checks import check_edge_attr, check_edge_index, check_field, check_matches_module, reference_tensor
+from gdl.nn._types import TypeLike, as_channels, as_irreps, euclidean_group
+from gdl.nn.graph._irreps import edge_spherical_harmonics, make_gate
+from gdl.nn.graph._message_passing import (
+    EdgeStructure,
+    aggregate,
+    check_aggregation,
+    edge_structure,
+    resolve_residual,
+)
 
 
 class TensorFieldConv(nn.Module):
@@ -31,30 +39,45 @@ class TensorFieldConv(nn.Module):
     edge attributes (``edge_channels``). The tensor product has one weight per path and channel
     ('uvu', as NequIP), produced per edge by the radial MLP (``shared_weights=False``).
 
+    An output irrep that no path reaches (neither some ir_in ⊗ Y^l nor the self-interaction, i.e.
+    not in ``irreps_in``) would be identically zero: the constructor refuses it with a ``ValueError``
+    naming those irreps (e.g. ``TensorFieldConv("1x0e", "1x1e")``: 0e ⊗ Y^l has parity (−1)^l).
+
     Symmetry: E(3) (rotations, reflections, translations) and node permutations, exact.
-    Types: h: ``FieldType.irreps(E, irreps_in)`` → ``FieldType.irreps(E, irreps_out)``;
-    pos: ``E.standard_rep()`` (points); ``edge_attr`` invariant structure.
+
+    Types (E = ``Euclidean(3)``; every irreps argument takes a ``FieldType``, e3nn ``Irreps`` or a string):
+        - h: ``FieldType.irreps(E, irreps_in)`` → ``FieldType.irreps(E, irreps_out)``
+        - pos: ``E.standard_rep()`` (points)
+        - edge_attr: [num_edges, edge_channels] invariant edge attributes
+
+    Args:
+        irreps_in, irreps_out: feature types (``irreps_out`` lists its scalars first: the gate's layout).
+        lmax: degree of the spherical harmonics Y. num_radial, radial_max, radial_hidden: the radial basis
+            and MLP. edge_channels: width of a_ij. aggregation: "mean" or "sum".
+        residual: h' = h + … (``None``: when ``irreps_in == irreps_out``).
     """
 
     def __init__(
         self,
-        irreps_in,
-        irreps_out,
+        irreps_in: TypeLike,
+        irreps_out: TypeLike,
         lmax: int = 2,
         num_radial: int = 8,
         radial_max: float = 5.0,
         radial_hidden: int = 32,
         edge_channels: int = 0,
         aggregation: str = "mean",
-        residual: bool = True,
+        residual: Optional[bool] = None,
     ):
         super().__init__()
         self.irreps_in = as_irreps(irreps_in, "irreps_in")
         self.irreps_out = as_irreps(irreps_out, "irreps_out")
         self.irreps_sh = o3.Irreps.spherical_harmonics(lmax)
-        self.num_radial, self.radial_max, self.edge_channels = int(num_radial), float(radial_max), int(edge_channels)
-        self.aggregation = aggregation_code(aggregation)
-        self.residual = bool(residual) and self.irreps_in == self.irreps_out
+        self.num_radial, self.radial_max = int(num_radial), float(radial_max)
+        self.edge_channels = as_channels(edge_channels, "edge_channels")
+        self.aggregation = check_aggregation(aggregation)
+        self.residual = resolve_residual(residual, self.irreps_in == self.irreps_out, str(self.irreps_in),
+                                         str(self.irreps_out))
 
         self.gate = make_gate(self.irreps_out)
         irreps_mid = self.gate.irreps_in  # scalars + gates + gated
@@ -66,8 +89,14 @@ class TensorFieldConv(nn.Module):
                     if ir_out in irreps_mid:
                         instructions.append((i, j, len(irreps_tp), "uvu", True))
                         irreps_tp.append((mul, ir_out))
-        if not instructions:
-            raise ValueError(f"no tensor-product path from {self.irreps_in} ⊗ {self.irreps_sh} reaches {self.irreps_out}")
+        reached = {ir for _, ir in irreps_tp} | {ir for _, ir in self.irreps_in}
+        unreachable = o3.Irreps([(mul, ir) for mul, ir in self.irreps_out if ir not in reached])
+        if unreachable:
+            raise ValueError(
+                f"TensorFieldConv({self.irreps_in} → {self.irreps_out}): no path from {self.irreps_in} ⊗ "
+                f"Y(lmax={lmax}) = {self.irreps_sh} (nor the self-interaction) reaches the output irreps "
+                f"{unreachable.simplify()}; they would be identically zero. Raise lmax, add inputs that reach "
+                f"them (mind the parity: Y^l has parity (-1)^l), or drop them from irreps_out")
         irreps_tp = o3.Irreps(irreps_tp)
         irreps_sorted, perm, _ = irreps_tp.sort()
         instructions = [(i, j, perm[k], mode, train) for i, j, k, mode, train in instructions]
@@ -84,16 +113,19 @@ class TensorFieldConv(nn.Module):
 
     def forward(self, h: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor,
                 edge_attr: Optional[torch.Tensor] = None) -> torch.Tensor:
-        check_features("pos", pos, 3, what="positions")
+        check_field("pos", pos, self.in_type["pos"])
         num_nodes = pos.shape[0]
-        check_irreps_features("h", h, self.irreps_in, num_nodes)
+        check_field("h", h, self.in_type["h"], num_nodes)
+        reference = reference_tensor(self)
+        check_matches_module(reference, "h", h)
+        check_matches_module(reference, "pos", pos)
         check_edge_index(edge_index, num_nodes)
         check_edge_attr(edge_attr, edge_index.shape[1], self.edge_channels)
-        return self.propagate_checked(h, pos, edge_index[0], edge_index[1], edge_attr)
+        return self.propagate(h, pos, edge_structure(edge_index, num_nodes, pos.dtype, fused_layout=False), edge_attr)
 
-    def propagate_checked(self, h, pos, source, target, edge_attr=None, inv_deg=None) -> torch.Tensor:
-        """The layer's maths on validated inputs (models call this once the batch is checked)."""
-        num_nodes = h.shape[0]
+    def propagate(self, h, pos, edges: EdgeStructure, edge_attr=None) -> torch.Tensor:
+        """The layer's maths on validated inputs (models check a batch once, then call this per layer)."""
+        source, target = edges.source, edges.target
         vec = pos.index_select(0, source) - pos.index_select(0, target)  # r_ij = x_j − x_i
         sh = edge_spherical_harmonics(self.irreps_sh, vec)
         dist = torch.linalg.vector_norm(vec, dim=-1)
@@ -101,14 +133,11 @@ class TensorFieldConv(nn.Module):
         if self.edge_channels:
             radial = torch.cat([radial, edge_attr], dim=1)
         messages = self.tp(h.index_select(0, source), sh, self.radial(radial))
-        agg = messages.new_zeros(num_nodes, messages.shape[1]).index_add_(0, target, messages)
-        if self.aggregation == "mean":
-            if inv_deg is None:
-                inv_deg = torch.bincount(target, minlength=num_nodes).clamp_(min=1).to(agg.dtype).reciprocal_().unsqueeze(1)
-            agg = agg * inv_deg
+        agg = aggregate(messages, edges, self.aggregation)
         out = self.gate(self.linear(agg) + self.self_interaction(h))
         return h + out if self.residual else out
 
     def extra_repr(self) -> str:
         return (f"{self.irreps_in} → {self.irreps_out}, sh={self.irreps_sh}, num_radial={self.num_radial}, "
-                f"radial_max={self.radial_max}, edge_channels={self.edge_channels}, aggregation={self.aggregation!r}")
+                f"radial_max={self.radial_max}, edge_channels={self.edge_channels}, aggregation={self.aggregation!r}, "
+                f"residual={self.residual}")

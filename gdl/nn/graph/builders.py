@@ -24,39 +24,23 @@ from typing import Optional, Tuple, Union
 
 import torch
 
+from gdl.nn._checks import check_batch, check_positions
+
 __all__ = ["fully_connected_graph", "radius_graph", "knn_graph"]
 
 # Upper bound on the candidate pairs held in memory at once (targets are processed in chunks).
 _PAIRS_PER_CHUNK = 1 << 22
 
 
-def _check_batch(batch: Optional[torch.Tensor], num_nodes: int, device: torch.device) -> torch.Tensor:
+def _read_batch(batch: Optional[torch.Tensor], num_nodes: int, device: torch.device) -> torch.Tensor:
     if batch is None:
         return torch.zeros(num_nodes, dtype=torch.long, device=device)
-    if not isinstance(batch, torch.Tensor):
-        raise TypeError(f"batch: expected an integer tensor of shape [{num_nodes}], got {type(batch).__name__}")
-    if batch.dim() != 1 or batch.numel() != num_nodes:
-        raise ValueError(
-            f"batch: expected shape [{num_nodes}] (one graph id per node), got shape {list(batch.shape)}"
-        )
-    if batch.dtype.is_floating_point or batch.dtype == torch.bool or batch.is_complex():
-        raise ValueError(f"batch: expected an integer tensor, got dtype {batch.dtype}")
-    if num_nodes and int(batch.min()) < 0:
-        raise ValueError(f"batch: graph ids must be non-negative, got {int(batch.min())}")
+    check_batch(batch, num_nodes, nonnegative=True)
     return batch.to(device=device, dtype=torch.long)
 
 
-def _check_pos(pos: torch.Tensor) -> torch.Tensor:
-    if not isinstance(pos, torch.Tensor):
-        raise TypeError(f"pos: expected a float tensor of shape [num_nodes, dim], got {type(pos).__name__}")
-    if pos.dim() != 2:
-        raise ValueError(f"pos: expected shape [num_nodes, dim], got shape {list(pos.shape)}")
-    if not pos.is_floating_point():
-        raise ValueError(f"pos: expected a floating-point tensor, got dtype {pos.dtype}")
-    bad = ~torch.isfinite(pos).all(dim=1)
-    if bool(bad.any()):
-        nodes = bad.nonzero().flatten()[:5].tolist()
-        raise ValueError(f"pos contains NaN or inf (at nodes {nodes}{'...' if int(bad.sum()) > 5 else ''})")
+def _read_pos(pos: torch.Tensor) -> torch.Tensor:
+    check_positions("pos", pos)
     return pos.detach()
 
 
@@ -137,8 +121,8 @@ def fully_connected_graph(
     else:
         batch = batch_or_num_nodes
         if batch.dim() != 1:
-            raise ValueError(f"batch: expected a 1-D vector of graph ids, got shape {list(batch.shape)}")
-        batch = _check_batch(batch, batch.numel(), batch.device)
+            raise ValueError(f"expected a 1-D vector of graph ids for 'batch', got tensor of shape {list(batch.shape)}")
+        batch = _read_batch(batch, batch.numel(), batch.device)
     num_nodes = batch.numel()
     sources, targets = [], []
     for order, target, candidates, valid in _candidate_chunks(batch):
@@ -178,7 +162,7 @@ def radius_graph(
     Returns:
         ``edge_index`` int64 [2, E], sorted by target then source.
     """
-    pos = _check_pos(pos)
+    pos = _read_pos(pos)
     if isinstance(r, torch.Tensor):
         r = float(r)
     if not isinstance(r, (int, float)) or isinstance(r, bool) or not (r > 0) or r != r or r == float("inf"):
@@ -187,7 +171,7 @@ def radius_graph(
         isinstance(max_num_neighbors, bool) or not isinstance(max_num_neighbors, int) or max_num_neighbors < 1
     ):
         raise ValueError(f"radius_graph: max_num_neighbors must be an int >= 1 or None, got {max_num_neighbors!r}")
-    batch = _check_batch(batch, pos.shape[0], pos.device)
+    batch = _read_batch(batch, pos.shape[0], pos.device)
     return _neighbour_graph(pos, batch, loop=loop, k=max_num_neighbors, r2=float(r) ** 2)
 
 
@@ -209,8 +193,8 @@ def knn_graph(pos: torch.Tensor, k: int, batch: Optional[torch.Tensor] = None, l
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"knn_graph: k must be an int >= 1, got {k!r}")
-    pos = _check_pos(pos)
-    batch = _check_batch(batch, pos.shape[0], pos.device)
+    pos = _read_pos(pos)
+    batch = _read_batch(batch, pos.shape[0], pos.device)
     return _neighbour_graph(pos, batch, loop=loop, k=k, r2=None)
 
 

@@ -11,7 +11,6 @@ permutations (the logits are invariant).
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from gdl.train._task import Metric, ModelSpec, Task, register_task
@@ -30,44 +29,17 @@ def csl_datasets(root=None, fold: int = 0, num_folds: int = 5, split_seed: int =
     return {split: dataset[folds[split]] for split in ("train", "val", "test")}
 
 
-class CSLClassifier(nn.Module):
-    """GIN graph classifier (Xu et al. 2019) from ``gdl.nn.graph``: h⁰ = 1 (plain) or the
-    random-walk PE; L ``GINConv`` layers h ← MLP((1 + ε) h_i + Σ_j h_j); a sum ``GraphReadout`` of
-    every layer (the GIN paper's jumping readout); a linear head → 10 logits.
+def _classifier(positional_encoding: bool):
+    """A factory of ``gdl.models.CSLClassifier`` (imported when a run builds it)."""
 
-    Input: a PyG ``Batch`` with ``edge_index``, ``batch`` and (if ``positional_encoding``)
-    ``random_walk_pe`` [N, pe_steps]; output: logits [num_graphs, 10], invariant under node
-    permutations (exact up to float rounding of the sums).
-    """
+    def factory(hidden_channels: int = 64, num_layers: int = 4, pe_steps: int = 20):
+        from gdl.models import CSLClassifier
 
-    def __init__(self, positional_encoding: bool = False, hidden_channels: int = 64, num_layers: int = 4,
-                 pe_steps: int = 20, num_classes: int = 10):
-        super().__init__()
-        from gdl.nn.graph import GINConv, GraphReadout, node_feature_type
+        return CSLClassifier(positional_encoding, hidden_channels, num_layers, pe_steps)
 
-        self.positional_encoding = positional_encoding
-        in_channels = pe_steps if positional_encoding else 1
-        self.in_type = {"random_walk_pe": node_feature_type(pe_steps)} if positional_encoding else {}
-        self.out_type = node_feature_type(num_classes)
-        self.encoder = nn.Linear(in_channels, hidden_channels)
-        self.layers = nn.ModuleList(GINConv(hidden_channels) for _ in range(num_layers))
-        self.readout = GraphReadout(hidden_channels, reduce="sum")
-        self.head = nn.Linear(hidden_channels * (num_layers + 1), num_classes)
-
-    def forward(self, data):
-        num_nodes = data.num_nodes
-        batch = data.batch if data.batch is not None else torch.zeros(num_nodes, dtype=torch.long, device=data.edge_index.device)
-        num_graphs = int(batch.max()) + 1 if batch.numel() else 0
-        if self.positional_encoding:
-            x = data.random_walk_pe
-        else:
-            x = torch.ones(num_nodes, 1, dtype=self.encoder.weight.dtype, device=self.encoder.weight.device)
-        h = torch.relu(self.encoder(x))
-        pooled = [self.readout(h, batch, num_graphs)]
-        for layer in self.layers:
-            h = torch.relu(layer(h, data.edge_index))
-            pooled.append(self.readout(h, batch, num_graphs))
-        return self.head(torch.cat(pooled, dim=1))
+    factory.__name__ = "build_CSLClassifier" + ("_rwpe" if positional_encoding else "")
+    factory.__doc__ = f"gdl.models.CSLClassifier(positional_encoding={positional_encoding}, **model_options)"
+    return factory
 
 
 def cross_entropy(pred, batch):
@@ -94,12 +66,10 @@ CSL_TASK = register_task(Task(
     description="circular skip-link graphs (Murphy et al. 2019): 10 classes that 1-WL cannot separate; accuracy",
     datasets=csl_datasets,
     models={
-        "gin": ModelSpec(lambda hidden_channels=64, num_layers=4, pe_steps=20: CSLClassifier(
-            False, hidden_channels, num_layers, pe_steps), lr=1e-3,
-            description="GIN on constant node features (1-WL bounded: 10 % by construction)"),
-        "gin-rwpe": ModelSpec(lambda hidden_channels=64, num_layers=4, pe_steps=20: CSLClassifier(
-            True, hidden_channels, num_layers, pe_steps), lr=1e-3,
-            description="GIN reading the random-walk positional encoding (20 steps)"),
+        "gin": ModelSpec(_classifier(False), lr=1e-3,
+                         description="GIN on constant node features (1-WL bounded: 10 % by construction)"),
+        "gin-rwpe": ModelSpec(_classifier(True), lr=1e-3,
+                              description="GIN reading the random-walk positional encoding (20 steps)"),
     },
     default_model="gin-rwpe",
     loss=cross_entropy,

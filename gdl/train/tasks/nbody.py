@@ -30,19 +30,17 @@ def nbody_datasets(root=None, num_train: int = 3000, num_val: int = 2000, num_te
             for split in ("train", "val", "test")}
 
 
-def _graph_model(class_name: str):
-    """A factory that builds ``gdl.nn.graph.<class_name>(**options)`` (imported when first used)."""
+def _model(class_name: str):
+    """A factory that builds ``gdl.models.<class_name>(**options)`` (imported when a run builds it)."""
 
     def factory(**options):
-        from gdl.nn import graph
+        from gdl import models
 
-        cls = getattr(graph, class_name, None)
-        if cls is None:
-            raise ImportError(f"gdl.nn.graph.{class_name} is not available in this installation")
+        cls = getattr(models, class_name)
         return cls(**check_kwargs(cls.__init__, options, f"model_options of {class_name}", skip=("self",)))
 
     factory.__name__ = f"build_{class_name}"
-    factory.__doc__ = f"gdl.nn.graph.{class_name}(**model_options)"
+    factory.__doc__ = f"gdl.models.{class_name}(**model_options)"
     return factory
 
 
@@ -70,15 +68,15 @@ NBODY = register_task(Task(
     description="charged N-body (EGNN nbody_small): 5 particles, predict positions 1000 steps ahead; MSE",
     datasets=nbody_datasets,
     models={
-        "egnn": ModelSpec(_graph_model("EGNN"), lr=5e-4, weight_decay=1e-12,
+        "egnn": ModelSpec(_model("EGNN"), lr=5e-4, weight_decay=1e-12,
                           description="EGNN_vel, 4 layers, hidden 64 (paper: Adam 5e-4, wd 1e-12, 10 000 epochs)"),
-        "segnn": ModelSpec(_graph_model("SEGNN"), lr=5e-4, weight_decay=1e-8,
+        "segnn": ModelSpec(_model("SEGNN"), lr=5e-4, weight_decay=1e-8,
                            description="SEGNN, steerable messages (paper: Adam 5e-4, wd 1e-8, 1 000 epochs)"),
-        "tfn": ModelSpec(_graph_model("TFN"), lr=1e-3,
+        "tfn": ModelSpec(_model("TFN"), lr=1e-3,
                          description="tensor-field network (EGNN README: degree 2, 32 channels, lr 1e-3)"),
-        "gnn": ModelSpec(_graph_model("GNN"), lr=1e-3, breaks=("E(3)",),
+        "gnn": ModelSpec(_model("GNN"), lr=1e-3, breaks=("E(3)",),
                          description="message passing on [x, v], not E(3)-equivariant (EGNN README: lr 1e-3)"),
-        "linear": ModelSpec(_graph_model("Linear"), lr=1e-3, breaks=("E(3)",),
+        "linear": ModelSpec(_model("Linear"), lr=1e-3, breaks=("E(3)",),
                             description="x + W[x, v] + b per node, not E(3)-equivariant"),
     },
     default_model="egnn",

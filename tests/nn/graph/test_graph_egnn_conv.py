@@ -38,7 +38,7 @@ def test_equivariant_e3_and_permutations(nbody_batch, dtype, rtol):
 def test_options_stay_equivariant(nbody_batch, normalize, tanh, coords_aggregation, message_aggregation):
     torch.manual_seed(1)
     layer = EGNNConv(8, 10, 16, velocity=False, residual=False, normalize=normalize, tanh=tanh,
-                     coords_aggregation=coords_aggregation, message_aggregation=message_aggregation,
+                     coords_aggregation=coords_aggregation, aggregation=message_aggregation,
                      coords_init_gain=1.0).double()
     inputs = layer_inputs(nbody_batch(3), edge_channels=0, velocity=False)
     report = check_equivariance(layer, inputs, rtol=F64_RTOL, n_random=2, n_grid=1)
@@ -65,7 +65,7 @@ def test_fused_backward_matches_autograd(velocity, edge_channels, normalize, tan
     source[0] = target[0]  # a self-loop: x_i − x_j = 0
     edge_index = torch.stack([source, target])
     fused = EGNNConv(5, 5, 7, edge_channels=edge_channels, velocity=velocity, normalize=normalize, tanh=tanh,
-                     coords_aggregation=coords_agg, message_aggregation=message_agg, coords_clamp=clamp,
+                     coords_aggregation=coords_agg, aggregation=message_agg, coords_clamp=clamp,
                      coords_init_gain=1.0).double()
     plain = copy.deepcopy(fused)
     plain.fused = False
@@ -141,24 +141,30 @@ def test_bad_input_messages():
     layer = EGNNConv(4, edge_channels=2, velocity=True)
     h, pos, vel = torch.randn(3, 4), torch.randn(3, 3), torch.randn(3, 3)
     ei, attr = torch.tensor([[0, 1], [1, 2]]), torch.randn(2, 2)
-    with pytest.raises(FieldTypeError, match=r"h: expected features of shape \[num_nodes, 4\]"):
+    with pytest.raises(FieldTypeError, match=r"expected field type 4x0e \(dim 4\) on axis -1 of 'h' \(\[num_nodes, 4\]\), "
+                                             r"got tensor of shape \[3, 5\] with 5 channels"):
         layer(torch.randn(3, 5), pos, ei, vel, attr)
-    with pytest.raises(FieldTypeError, match="positions"):
+    with pytest.raises(FieldTypeError, match=r"expected field type points \(dim 3\) on axis -1 of 'pos'"):
         layer(h, torch.randn(3, 2), ei, vel, attr)
-    with pytest.raises(FieldTypeError, match="edge_attr"):
+    with pytest.raises(FieldTypeError, match=r"expected 3 rows \(one per node\) in 'vel'"):
+        layer(h, pos, ei, torch.randn(2, 3), attr)
+    with pytest.raises(FieldTypeError, match="on axis -1 of 'edge_attr'"):
         layer(h, pos, ei, vel, torch.randn(2, 3))
     with pytest.raises(FieldTypeError, match="edge_channels=2, got None"):
         layer(h, pos, ei, vel)
-    with pytest.raises(ValueError, match="pos contains non-finite"):
+    with pytest.raises(ValueError, match="'pos' contains non-finite"):
         layer(h, torch.tensor([[0.0, float("nan"), 0.0]] * 3), ei, vel, attr)
     with pytest.raises(ValueError, match="refers to node 7"):
         layer(h, pos, torch.tensor([[0, 7], [1, 2]]), vel, attr)
     with pytest.raises(ValueError, match="velocity=True, got None"):
         layer(h, pos, ei, None, attr)
-    with pytest.raises(ValueError, match="residual=True needs out_channels"):
-        EGNNConv(4, 5)
-    with pytest.raises(ValueError, match="aggregation must be"):
+    with pytest.raises(ValueError, match=r"residual=True needs the output type to equal the input type, got 4x0e → 5x0e"):
+        EGNNConv(4, 5, residual=True)
+    assert not EGNNConv(4, 5).residual and EGNNConv(4).residual  # residual=None: when the types agree
+    with pytest.raises(ValueError, match="coords_aggregation must be 'sum' or 'mean', got 'max'"):
         EGNNConv(4, coords_aggregation="max")
+    with pytest.raises(ValueError, match="aggregation must be"):
+        EGNNConv(4, aggregation="max")
 
 
 @pytest.mark.parametrize("velocity,normalize,coords_agg,message_agg", [
@@ -167,14 +173,14 @@ def test_fused_fast_path_for_sorted_regular_graphs(velocity, normalize, coords_a
     """Edges sorted by target with constant degree (batched complete graphs) take reshape-and-sum
     paths instead of scatters; values and gradients equal the autograd path's."""
     from gdl.nn.graph import fully_connected_graph
-    from gdl.nn.graph._common import edge_structure
+    from gdl.nn.graph import edge_structure
 
     torch.manual_seed(0)
     edge_index = fully_connected_graph(torch.arange(3).repeat_interleave(4))
     assert edge_structure(edge_index, 12, torch.float64).degree == 3
     n = 12
     fused = EGNNConv(5, 5, 7, edge_channels=1, velocity=velocity, normalize=normalize, coords_init_gain=1.0,
-                     coords_aggregation=coords_agg, message_aggregation=message_agg).double()
+                     coords_aggregation=coords_agg, aggregation=message_agg).double()
     plain = copy.deepcopy(fused)
     plain.fused = False
     for pos_grad in (True, False):
@@ -215,7 +221,7 @@ def test_fused_backward_when_only_positions_are_used(edges):
 def test_fused_backward_sorted_constant_in_degree_uneven_out_degree():
     """Edges sorted by target with constant in-degree but uneven out-degrees (node 0 sends to all):
     the per-node gradient sums take the general bags; values and gradients equal autograd's."""
-    from gdl.nn.graph._common import edge_structure
+    from gdl.nn.graph import edge_structure
 
     torch.manual_seed(0)
     edge_index = torch.tensor([[1, 0, 0, 2, 0, 1, 0, 2], [0, 0, 1, 1, 2, 2, 3, 3]])

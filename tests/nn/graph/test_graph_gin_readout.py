@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from gdl.groups import FieldTypeError
+from gdl.nn import DtypeMismatchError
 from gdl.nn.graph import GINConv, GraphReadout, fully_connected_graph, knn_graph
 from gdl.testing import NodePermutation, check_equivariance
 
@@ -49,9 +50,10 @@ def test_readout_empty_graph_and_bad_batch():
     out = readout(torch.ones(2, 3), torch.tensor([0, 2]), num_graphs=3)  # graph 1 has no nodes
     torch.testing.assert_close(out, torch.tensor([[1.0] * 3, [0.0] * 3, [1.0] * 3]))
     assert readout(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)).shape == (0, 3)
-    with pytest.raises(ValueError, match="batch: expected an integer tensor of shape"):
+    with pytest.raises(ValueError, match=r"expected an integer tensor of shape \[2\] \(one graph id per node\) for 'batch', got \[1\] int64"):
         readout(torch.ones(2, 3), torch.tensor([0]))
-    with pytest.raises(FieldTypeError, match=r"shape \[num_nodes, 3\]"):
+    with pytest.raises(FieldTypeError, match=r"expected field type 3x trivial \(dim 3\) on axis -1 of 'h' "
+                                             r"\(\[num_nodes, 3\]\), got tensor of shape \[2, 4\] with 4 channels"):
         readout(torch.ones(2, 4), torch.tensor([0, 0]))
     with pytest.raises(ValueError, match="reduce must be"):
         GraphReadout(3, "median")
@@ -59,8 +61,10 @@ def test_readout_empty_graph_and_bad_batch():
 
 def test_gin_bad_input():
     conv = GINConv(4)
-    with pytest.raises(FieldTypeError, match=r"shape \[num_nodes, 4\]"):
+    with pytest.raises(FieldTypeError, match=r"on axis -1 of 'h' \(\[num_nodes, 4\]\), got tensor of shape \[3, 5\]"):
         conv(torch.randn(3, 5), fully_connected_graph(3))
+    with pytest.raises(DtypeMismatchError, match="module parameters are float32 but input 'h' is float64"):
+        conv(torch.randn(3, 4, dtype=torch.float64), fully_connected_graph(3))
     with pytest.raises(ValueError, match="non-finite"):
         conv(torch.full((3, 4), float("nan")), fully_connected_graph(3))
     with pytest.raises(ValueError, match="refers to node 5"):

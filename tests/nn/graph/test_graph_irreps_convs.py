@@ -15,7 +15,7 @@ def random_irreps(irreps, n, dtype, seed=0):
 
 def node_attributes(pos, vel, edge_index, lmax=1):
     """ã_i = mean_j Y(x_j − x_i) + Y(v_i), as SEGNN."""
-    from gdl.nn.graph._irreps import edge_spherical_harmonics
+    from gdl.nn.graph import edge_spherical_harmonics
 
     irreps = o3.Irreps.spherical_harmonics(lmax)
     source, target = edge_index
@@ -96,14 +96,15 @@ def test_coincident_points_single_node_and_empty(make):
 def test_bad_input_messages():
     layer = TensorFieldConv("4x0e+2x1o", "4x0e+2x1o", edge_channels=1)
     ei = torch.tensor([[0, 1], [1, 0]])
-    with pytest.raises(FieldTypeError, match=r"expected irreps 4x0e\+2x1o \(dim 10\)"):
+    with pytest.raises(FieldTypeError, match=r"expected field type 4x0e\+2x1o \(dim 10\) on axis -1 of 'h' "
+                                             r"\(\[num_nodes, 10\]\), got tensor of shape \[2, 9\] with 9 channels"):
         layer(torch.randn(2, 9), torch.randn(2, 3), ei, torch.randn(2, 1))
     with pytest.raises(ValueError, match="non-finite"):
         layer(torch.randn(2, 10), torch.tensor([[0.0, 0, 0], [float("nan"), 0, 0]]), ei, torch.randn(2, 1))
     with pytest.raises(FieldTypeError, match="edge_attr"):
         layer(torch.randn(2, 10), torch.randn(2, 3), ei)
     steer = SteerableConv("4x0e+2x1o", "8x0e+2x1o")
-    with pytest.raises(FieldTypeError, match="node_attr: expected irreps 1x0e\\+1x1o"):
+    with pytest.raises(FieldTypeError, match="expected field type 1x0e\\+1x1o \\(dim 4\\) on axis -1 of 'node_attr'"):
         steer(torch.randn(2, 10), torch.randn(2, 3), ei, torch.randn(2, 3))
     with pytest.raises(ValueError, match="cannot read"):
         TensorFieldConv("4x0q", "4x0e")

@@ -1,4 +1,4 @@
-"""Ready N-body models besides EGNN: TFN, SEGNN (equivariant), GNN and Linear (baselines).
+"""N-body models besides EGNN: TFN, SEGNN (equivariant), GNN and Linear (baselines).
 
 Every model takes a PyG ``Data``/``Batch`` with ``pos`` [N, 3], ``vel`` [N, 3], ``charges``
 [N, 1], ``edge_index`` (and ``batch``) and returns predicted positions [N, 3]. ``in_type`` =
@@ -10,19 +10,23 @@ import torch
 from e3nn import o3
 from torch import nn
 
-from gdl.nn.graph._common import inverse_degree, segment_sum
-from gdl.nn.graph._irreps import GatedO3TensorProduct, O3TensorProduct, edge_spherical_harmonics
-from gdl.nn.graph._nbody_inputs import nbody_in_type, nbody_out_type, read_nbody
-from gdl.nn.graph._steerable_conv import SteerableConv
-from gdl.nn.graph._tensor_field_conv import TensorFieldConv
+from gdl.models._nbody_inputs import charge_products, nbody_in_type, nbody_out_type, read_nbody, speed
+from gdl.nn.graph import (
+    GatedO3TensorProduct,
+    O3TensorProduct,
+    SteerableConv,
+    TensorFieldConv,
+    aggregate,
+    edge_spherical_harmonics,
+    edge_structure,
+    segment_sum,
+)
 
 
-def _speed(vel):
-    return torch.linalg.vector_norm(vel, dim=-1, keepdim=True)
-
-
-def _charge_products(charges, source, target):
-    return charges.index_select(0, target) * charges.index_select(0, source)
+def _graph_mean(x, batch, num_graphs):
+    """x̄_g = mean of x over the nodes of graph g (0 for a graph without nodes)."""
+    count = torch.bincount(batch, minlength=num_graphs).clamp_(min=1).to(x.dtype).unsqueeze(1)
+    return segment_sum(x, batch, num_graphs) / count
 
 
 class TFN(nn.Module):
@@ -50,12 +54,12 @@ class TFN(nn.Module):
         self.out_type = nbody_out_type()
 
     def forward(self, data) -> torch.Tensor:
-        pos, vel, charges, source, target, _ = read_nbody(data)
-        h = self.embedding(torch.cat([charges, _speed(vel), vel], dim=1))
-        edge_attr = _charge_products(charges, source, target)
-        inv_deg = inverse_degree(target, pos.shape[0], pos.dtype)
+        pos, vel, charges, source, target, _ = read_nbody(data, module=self)
+        h = self.embedding(torch.cat([charges, speed(vel), vel], dim=1))
+        edge_attr = charge_products(charges, source, target)
+        edges = edge_structure(data.edge_index, pos.shape[0], pos.dtype, fused_layout=False)
         for layer in self.layers:
-            h = layer.propagate_checked(h, pos, source, target, edge_attr, inv_deg)
+            h = layer.propagate(h, pos, edges, edge_attr)
         return pos + self.head(h)
 
 
@@ -90,19 +94,19 @@ class SEGNN(nn.Module):
         self.out_type = nbody_out_type()
 
     def forward(self, data) -> torch.Tensor:
-        pos, vel, charges, source, target, batch = read_nbody(data)
+        pos, vel, charges, source, target, batch = read_nbody(data, module=self)
         num_nodes = pos.shape[0]
         num_graphs = int(batch.max()) + 1 if num_nodes else 0
-        centre = segment_sum(pos, batch, num_graphs) * inverse_degree(batch, num_graphs, pos.dtype)
+        centre = _graph_mean(pos, batch, num_graphs)
         vec = pos.index_select(0, source) - pos.index_select(0, target)  # x_j − x_i
         edge_sh = edge_spherical_harmonics(self.irreps_attr, vec, normalization="integral")
-        inv_deg = inverse_degree(target, num_nodes, pos.dtype)
+        edges = edge_structure(data.edge_index, num_nodes, pos.dtype, fused_layout=False)
         vel_sh = edge_spherical_harmonics(self.irreps_attr, vel, normalization="integral")
-        node_attr = segment_sum(edge_sh, target, num_nodes) * inv_deg + vel_sh  # ã_i = mean_j ã_ij + Y(v_i)
-        edge_attr = _charge_products(charges, source, target)
-        h = self.embedding(torch.cat([pos - centre.index_select(0, batch), vel, _speed(vel)], dim=1), node_attr)
+        node_attr = aggregate(edge_sh, edges, "mean") + vel_sh  # ã_i = mean_j ã_ij + Y(v_i)
+        edge_attr = charge_products(charges, source, target)
+        h = self.embedding(torch.cat([pos - centre.index_select(0, batch), vel, speed(vel)], dim=1), node_attr)
         for layer in self.layers:
-            h = layer.propagate_checked(h, vec, source, target, node_attr, edge_attr, edge_sh, inv_deg)
+            h = layer.propagate(h, vec, edges, node_attr, edge_attr, edge_sh)
         return pos + self.head_2(self.head_1(h, node_attr), node_attr)
 
 
@@ -129,12 +133,13 @@ class GNN(nn.Module):
         self.out_type = nbody_out_type()
 
     def forward(self, data) -> torch.Tensor:
-        pos, vel, charges, source, target, _ = read_nbody(data)
+        pos, vel, charges, source, target, _ = read_nbody(data, module=self)
         h = self.embedding(torch.cat([pos, vel], dim=1))
-        edge_attr = _charge_products(charges, source, target)
+        edge_attr = charge_products(charges, source, target)
+        edges = edge_structure(data.edge_index, pos.shape[0], pos.dtype, fused_layout=False)
         for edge_mlp, node_mlp in zip(self.edge_mlps, self.node_mlps):
             m = edge_mlp(torch.cat([h.index_select(0, target), h.index_select(0, source), edge_attr], dim=1))
-            h = h + node_mlp(torch.cat([h, segment_sum(m, target, h.shape[0])], dim=1))
+            h = h + node_mlp(torch.cat([h, aggregate(m, edges, "sum")], dim=1))
         return self.decoder(h)
 
 
@@ -152,5 +157,5 @@ class Linear(nn.Module):
         self.out_type = nbody_out_type()
 
     def forward(self, data) -> torch.Tensor:
-        pos, vel, _, _, _, _ = read_nbody(data)
+        pos, vel, _, _, _, _ = read_nbody(data, module=self)
         return pos + self.linear(torch.cat([pos, vel], dim=1))

@@ -4,9 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gdl.nn.graph._common import edge_structure
-from gdl.nn.graph._egnn_conv import EGNNConv
-from gdl.nn.graph._nbody_inputs import nbody_in_type, nbody_out_type, read_nbody
+from gdl.models._nbody_inputs import charge_products, nbody_in_type, nbody_out_type, read_nbody, speed
+from gdl.nn.graph import EGNNConv, edge_structure
 
 
 class EGNN(nn.Module):
@@ -36,26 +35,21 @@ class EGNN(nn.Module):
         self.out_type = nbody_out_type()
 
     def forward(self, data) -> torch.Tensor:
-        pos, vel, charges, source, target, _ = read_nbody(data)
+        pos, vel, charges, source, target, _ = read_nbody(data, module=self)
         num_nodes = pos.shape[0]
-        speed = safe_speed(vel)
-        rank_one = not speed.requires_grad and type(self.embedding) is nn.Linear and self.embedding.bias is not None
+        norm_v = speed(vel)
+        rank_one = not norm_v.requires_grad and type(self.embedding) is nn.Linear and self.embedding.bias is not None
         if rank_one:  # the first layer takes h = W‖v‖ + b in rank-one form (and returns W's, b's gradients)
             with torch.no_grad():
-                h = self.embedding(speed)
+                h = self.embedding(norm_v)
         else:
-            h = self.embedding(speed)
+            h = self.embedding(norm_v)
         diff = pos.index_select(0, target) - pos.index_select(0, source)
-        edge_attr = torch.cat([charges.index_select(0, target) * charges.index_select(0, source),
-                               (diff * diff).sum(-1, keepdim=True)], dim=1)
+        edge_attr = torch.cat([charge_products(charges, source, target), (diff * diff).sum(-1, keepdim=True)], dim=1)
         edges = edge_structure(data.edge_index, num_nodes, pos.dtype)
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):  # the last layer's h' is never read: skip its φ_h
-            h, pos = layer.propagate_checked(h, pos, edges, vel, edge_attr, update_features=i < last,
-                                             embedding=(speed, self.embedding) if rank_one and i == 0 else None)
+            h, pos = layer.propagate(h, pos, edges, vel, edge_attr, update_features=i < last,
+                                     embedding=(norm_v, self.embedding) if rank_one and i == 0 else None)
         return pos
 
-
-def safe_speed(vel: torch.Tensor) -> torch.Tensor:
-    """‖v‖ as a column, with a zero gradient at v = 0."""
-    return torch.linalg.vector_norm(vel, dim=-1, keepdim=True)

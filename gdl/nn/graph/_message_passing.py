@@ -1,8 +1,19 @@
-"""Shared helpers of the graph layers: input checks and segment reductions on plain torch.
+"""The message-passing skeleton of gdl's graph convolutions (PyG's flow, on plain torch).
 
-Edges follow PyG's flow: ``edge_index[0]`` is the source j, ``edge_index[1]`` the target i,
-and messages m_ij are aggregated at the target i. Reductions use ``index_add_`` (no
-torch-scatter), whose backward is a gather.
+Every convolution (``EGNNConv``'s autograd path, ``TensorFieldConv``, ``SteerableConv``,
+``GINConv``) is written as the same three steps, over edges j → i with ``edge_index[0] = j``
+(source) and ``edge_index[1] = i`` (target)::
+
+    m_ij = message(h_i, h_j, e_ij)            gather rows with ``index_select`` (``edges.source/target``)
+    M_i  = AGG_{j: j → i} m_ij                ``aggregate(m, edges, aggregation)``: "sum" or "mean"
+    h_i' = update(h_i, M_i)  (+ h_i when residual)
+
+The edge bookkeeping (``EdgeStructure``: source, target, 1/in-degree and, for EGNN's fused path,
+the bags of ``torch.embedding_bag``) is computed once per batch by ``edge_structure`` and shared
+by a model's layers. A mean over no messages is 0 (isolated nodes receive zero). Reductions use
+``index_add_`` (no torch-scatter), whose backward is a gather. Option names are the same in every
+layer: ``aggregation=`` ("sum" / "mean"), ``residual=`` (``None``: when the input and output types
+agree; ``True`` insists, ``False`` never).
 """
 from __future__ import annotations
 
@@ -10,59 +21,29 @@ from typing import NamedTuple, Optional
 
 import torch
 
-from gdl.groups import Euclidean, FieldTypeError
+AGGREGATIONS = ("sum", "mean")
 
 
-def euclidean_group(d: int = 3) -> Euclidean:
-    """The group E(d) that the geometric layers declare in their field types."""
-    return Euclidean(d)
+def check_aggregation(aggregation: str, name: str = "aggregation") -> str:
+    """The aggregation's name if it is one of ``AGGREGATIONS``, else a ``ValueError``."""
+    if aggregation not in AGGREGATIONS:
+        raise ValueError(f"{name} must be 'sum' or 'mean', got {aggregation!r}")
+    return aggregation
 
 
-def check_features(name: str, x: torch.Tensor, channels: int, num_nodes: Optional[int] = None, what: str = "") -> None:
-    """Raise a ``FieldTypeError`` unless ``x`` is a finite float tensor [num_nodes, channels]."""
-    if not isinstance(x, torch.Tensor):
-        raise FieldTypeError(f"{name}: expected a tensor, got {type(x).__name__}")
-    if x.dim() != 2 or x.shape[1] != channels:
-        raise FieldTypeError(
-            f"{name}: expected {what or 'features'} of shape [num_nodes, {channels}], got tensor of shape {list(x.shape)}"
-        )
-    if num_nodes is not None and x.shape[0] != num_nodes:
-        raise FieldTypeError(f"{name}: expected {num_nodes} rows (one per node), got tensor of shape {list(x.shape)}")
-    if not x.is_floating_point():
-        raise FieldTypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains non-finite values (NaN or inf)")
+def resolve_residual(residual: Optional[bool], same_types: bool, in_text: str, out_text: str) -> bool:
+    """``residual=None``: add h_i when the types agree; ``True``: they must agree; ``False``: never."""
+    if residual is None:
+        return same_types
+    if residual and not same_types:
+        raise ValueError(f"residual=True needs the output type to equal the input type, got {in_text} → {out_text}")
+    return bool(residual)
 
 
-def check_edge_index(edge_index: torch.Tensor, num_nodes: int) -> None:
-    """Raise a ``ValueError`` unless ``edge_index`` is an integer [2, E] tensor indexing ``num_nodes`` nodes."""
-    if not isinstance(edge_index, torch.Tensor) or edge_index.dim() != 2 or edge_index.shape[0] != 2:
-        shape = list(edge_index.shape) if isinstance(edge_index, torch.Tensor) else type(edge_index).__name__
-        raise ValueError(f"edge_index: expected an integer tensor of shape [2, num_edges], got {shape}")
-    if edge_index.dtype not in (torch.int64, torch.int32):
-        raise ValueError(f"edge_index: expected dtype int64 (or int32), got {edge_index.dtype}")
-    if edge_index.numel():
-        low, high = int(edge_index.min()), int(edge_index.max())
-        if low < 0 or high >= num_nodes:
-            raise ValueError(f"edge_index refers to node {low if low < 0 else high}, but there are {num_nodes} nodes")
-
-
-def check_edge_attr(edge_attr: Optional[torch.Tensor], num_edges: int, channels: int) -> None:
-    """Raise unless ``edge_attr`` is None when ``channels == 0`` or a finite [num_edges, channels] tensor."""
-    if channels == 0:
-        if edge_attr is not None and edge_attr.numel() and edge_attr.shape[-1] != 0:
-            raise FieldTypeError(
-                f"edge_attr: this layer was built with edge_channels=0, got edge_attr of shape {list(edge_attr.shape)}"
-            )
-        return
-    if edge_attr is None:
-        raise FieldTypeError(f"edge_attr: this layer was built with edge_channels={channels}, got None")
-    if edge_attr.dim() != 2 or edge_attr.shape != (num_edges, channels):
-        raise FieldTypeError(
-            f"edge_attr: expected shape [num_edges={num_edges}, {channels}], got {list(edge_attr.shape)}"
-        )
-    if not bool(torch.isfinite(edge_attr).all()):
-        raise ValueError("edge_attr contains non-finite values (NaN or inf)")
+def aggregate(messages: torch.Tensor, edges: "EdgeStructure", aggregation: str) -> torch.Tensor:
+    """M_i = Σ_{e: target(e) = i} m_e, times 1/max(1, deg_in(i)) for ``"mean"``: [num_nodes, ...]."""
+    out = segment_sum(messages, edges.target, edges.num_nodes)
+    return out * edges.inv_deg if aggregation == "mean" else out
 
 
 def segment_sum(src: torch.Tensor, index: torch.Tensor, num_segments: int) -> torch.Tensor:
@@ -96,6 +77,10 @@ class EdgeStructure(NamedTuple):
     bag_offsets: Optional[torch.Tensor] = None
     cache: Optional[dict] = None
 
+    @property
+    def num_nodes(self) -> int:
+        return self.inv_deg.shape[0]
+
     def padded_bag_offsets(self, roles: int) -> torch.Tensor:
         """Offsets of ``roles``·N bags over ``bag_input``: per node its in-bag, its out-bag, then
         roles − 2 empty bags, so that an ``embedding_bag`` sum reads as [N, roles, C] (cached)."""
@@ -110,9 +95,14 @@ class EdgeStructure(NamedTuple):
         return self.cache[roles]
 
 
-def edge_structure(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype) -> EdgeStructure:
+def edge_structure(edge_index: torch.Tensor, num_nodes: int, dtype: torch.dtype,
+                   fused_layout: bool = True) -> EdgeStructure:
+    """The edge bookkeeping of one batch. ``fused_layout=False`` skips what only EGNN's fused path
+    reads (the regular-degree test and the embedding bags, which read values back from the device)."""
     source, target = edge_index[0], edge_index[1]
     num_edges = source.shape[0]
+    if not fused_layout:
+        return EdgeStructure(source, target, inverse_degree(target, num_nodes, dtype), 0)
     degree = sorted_regular_degree(target, num_nodes)
     inv_deg = inverse_degree(target, num_nodes, dtype)
     if degree:  # in-bags are runs of consecutive edges; if every node also has `degree` out-edges,
@@ -143,9 +133,3 @@ def sorted_regular_degree(target: torch.Tensor, num_nodes: int) -> int:
 def safe_norm(v: torch.Tensor, keepdim: bool = True) -> torch.Tensor:
     """‖v‖ along the last axis with a zero (not NaN) gradient at v = 0."""
     return torch.linalg.vector_norm(v, dim=-1, keepdim=keepdim)
-
-
-def aggregation_code(aggregation: str) -> str:
-    if aggregation not in ("mean", "sum"):
-        raise ValueError(f"aggregation must be 'mean' or 'sum', got {aggregation!r}")
-    return aggregation
