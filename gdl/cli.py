@@ -67,8 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dtype", choices=["float32", "float64"], help="parameter and data dtype")
     train.add_argument("--batch-size", type=int, help="global batch size (split over DDP ranks)")
     train.add_argument("--lr", type=float, help="learning rate (default: the model's published setting)")
-    train.add_argument("--run-dir", "-o", type=Path, help="run folder (default: runs/TASK-MODEL-sSEED-TIMESTAMP)")
-    train.add_argument("--resume", "-r", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR from last.pt")
+    train.add_argument("--run-dir", "-o", type=Path,
+                       help="run folder (default: a new runs/TASK-MODEL-sSEED-TIMESTAMP-XXXXXX); a folder holding "
+                            "another run is refused unless --overwrite")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run already in --run-dir (its checkpoints, metrics and results are deleted)")
+    train.add_argument("--resume", "-r", type=Path, metavar="RUN_DIR",
+                       help="continue the run in RUN_DIR from last.pt (with --epochs to extend it, --set to change "
+                            "keys explicitly: logged in RUN_DIR/overrides.jsonl)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override one config key, e.g. --set optimizer.lr=1e-3 --set data.num_train=500")
     train.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
@@ -137,11 +143,14 @@ def cmd_train(args) -> int:
 
     if args.resume is not None:
         extra = [name for name in ("model", "config", "seed", "device", "dtype", "batch_size", "lr", "run_dir")
-                 if getattr(args, name) is not None] + (["set"] if args.set else [])
+                 if getattr(args, name) is not None] + (["overwrite"] if args.overwrite else [])
         if extra:
             raise CommandError(f"--resume continues the saved configuration; it cannot be combined with "
-                               f"{', '.join('--' + e.replace('_', '-') for e in extra)} (only --epochs may extend the run)")
-        trainer = Trainer.resume(args.resume, epochs=args.epochs)
+                               f"{', '.join('--' + e.replace('_', '-') for e in extra)} (--epochs extends the run; "
+                               "--set KEY=VALUE changes a key explicitly)")
+        if args.task is not None:
+            raise CommandError(f"--resume continues the run's own task; drop {args.task!r}")
+        trainer = Trainer.resume(args.resume, epochs=args.epochs, overrides=_overrides(args.set))
         if args.no_progress:
             trainer.config.progress = False
     else:
@@ -158,7 +167,7 @@ def cmd_train(args) -> int:
             values["progress"] = False
         if not values.get("task"):
             raise CommandError("name a task (e.g. `gdl train nbody`) or pass --resume RUN_DIR; see `gdl tasks`")
-        trainer = Trainer(values, run_dir=args.run_dir)
+        trainer = Trainer(values, run_dir=args.run_dir, overwrite=args.overwrite)
     if trainer.dist.is_main:
         print(f"run folder: {trainer.run_dir}", file=sys.stderr)
     results = trainer.fit()
