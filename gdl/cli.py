@@ -13,6 +13,7 @@ Multi-process: ``torchrun --nproc_per_node=2 -m gdl.cli train nbody …`` (gloo 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -291,17 +292,57 @@ def cmd_data(args) -> int:
     return 0
 
 
-def cmd_results(args) -> int:
+RESULT_KEYS = ("task", "model", "epochs", "seed", "metric", "test_metric", "best_epoch")
+
+
+def read_results(run_dirs):
+    """``(runs, notes, corrupt)``: the ``(run_dir, results)`` of finished runs; a note for each unfinished
+    folder (no results.json); the corrupt results.json files, each with what is wrong."""
     import json
+
+    runs, notes, corrupt = [], [], []
+    for run_dir in run_dirs:
+        path = Path(run_dir) / "results.json"
+        if not path.exists():
+            state = "unfinished run" if (Path(run_dir) / "config.yaml").exists() else "not a run folder"
+            notes.append(f"skipped {run_dir}: no results.json ({state})")
+            continue
+        try:
+            r = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(r, dict):
+                raise ValueError(f"expected a JSON object, got {type(r).__name__}")
+            missing = [k for k in RESULT_KEYS if k not in r]
+            if missing:
+                raise ValueError(f"missing keys {', '.join(missing)}")
+        except (OSError, ValueError) as exc:
+            corrupt.append(f"{path} is corrupt ({type(exc).__name__}: {exc}); skipped")
+            continue
+        runs.append((run_dir, r))
+    return runs, notes, corrupt
+
+
+def cmd_results(args) -> int:
     import statistics
 
+    runs, notes, corrupt = read_results(args.run_dirs)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    for problem in corrupt:
+        print(f"gdl: error: {problem}", file=sys.stderr)
+    if not runs:
+        raise CommandError(f"no finished runs to summarise among {len(args.run_dirs)} folder(s) "
+                           "(each needs a valid results.json)")
     groups: dict = {}
-    for run_dir in args.run_dirs:
-        path = run_dir / "results.json"
-        if not path.exists():
-            raise CommandError(f"{run_dir} has no results.json (not finished, or not a run folder)")
-        r = json.loads(path.read_text(encoding="utf-8"))
+    for run_dir, r in runs:
         groups.setdefault((r["task"], r["model"], r["epochs"]), []).append((run_dir, r))
+    for (task, model, epochs), items in groups.items():
+        seeds: dict = {}
+        for run_dir, r in items:
+            seeds.setdefault((r["seed"], json.dumps(r.get("data"), sort_keys=True)), []).append(str(run_dir))
+        for (seed, _), dirs in seeds.items():
+            if len(dirs) > 1:
+                print(f"warning: {len(dirs)} runs of {task}/{model} ({epochs} epochs) share seed {seed}: "
+                      f"{', '.join(dirs)} — the mean ± std counts that seed {len(dirs)} times", file=sys.stderr)
     print("| task | model | epochs | runs | test metric (mean ± std) | best-val epochs | max equivariance error "
           "| monitor cost (share of training CPU time) | published |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -321,7 +362,7 @@ def cmd_results(args) -> int:
     if args.plot is not None:
         _plot_runs([run for items in groups.values() for run, _ in items], args.plot)
         print(f"curves: {args.plot}")
-    return 0
+    return 1 if corrupt else 0
 
 
 def _plot_runs(run_dirs, path: Path) -> None:

@@ -125,15 +125,17 @@ class Trainer:
         if config.batch_size % self.dist.world_size:
             raise ConfigError(f"batch_size {config.batch_size} is not divisible by the {self.dist.world_size} ranks")
 
-        # run folder first: fail before any expensive work; every rank uses the folder rank 0 chose
+        # run folder first: fail before any expensive work (a folder holding another run is refused here)
         resuming = _resume_state is not None
-        self.run_dir = Path(self.dist.run_on_main(lambda: self._choose_run_dir(run_dir, overwrite, resuming),
-                                                  (RunDirError,)))
+        if run_dir is not None and not resuming and not overwrite:
+            self.dist.run_on_main(lambda: check_run_dir_free(run_dir), (RunDirError,))
         seed_everything(config.seed)
         self.model = self.task.build_model(config.model, config.model_options).to(self.device, self.dtype)
         n_bytes = sum(p.numel() * p.element_size() for p in self.model.parameters())
         required = 8 * n_bytes + 16 * 2**20  # last + best (model, 2 Adam moments, EMA) + plots/logs
-        self.dist.run_on_main(lambda: prepare_run_dir(self.run_dir, required), (RunDirError,))
+        # rank 0 creates (or replaces, with overwrite) and probes the folder; every rank uses the folder it chose
+        self.run_dir = Path(self.dist.run_on_main(
+            lambda: prepare_run_dir(self._choose_run_dir(run_dir, overwrite, resuming), required), (RunDirError,)))
         self.logger = MetricsLogger(self.run_dir, enabled=self.dist.is_main)
 
         self.splits = datasets if datasets is not None else self.task.build_datasets(
@@ -452,6 +454,7 @@ class Trainer:
         results = {
             "task": self.task.name, "model": cfg.model, "seed": cfg.seed, "epochs": self.epoch, "dtype": cfg.dtype,
             "device": str(self.device), "world_size": self.dist.world_size, "best_epoch": self.best_epoch,
+            "data": dict(cfg.data),  # dataset options (e.g. the CSL fold): runs of one seed on different data differ
             "metric": metric.name, "test_metric": test[metric.name], "val_metric": val[metric.name],
             "test_loss": test["loss"],
             "n_parameters": sum(p.numel() for p in self.model.parameters()),

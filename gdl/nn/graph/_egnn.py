@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from gdl.nn.graph._common import edge_structure
-from gdl.nn.graph._egnn_conv import EGNNConv
+from gdl.nn.graph._egnn_conv import EGNNConv, check_finite_positions
 from gdl.nn.graph._nbody_inputs import nbody_in_type, nbody_out_type, read_nbody
 
 
@@ -50,9 +50,11 @@ class EGNN(nn.Module):
                                (diff * diff).sum(-1, keepdim=True)], dim=1)
         edges = edge_structure(data.edge_index, num_nodes, pos.dtype)
         last = len(self.layers) - 1
+        inputs = pos
         for i, layer in enumerate(self.layers):  # the last layer's h' is never read: skip its φ_h
             h, pos = layer.propagate_checked(h, pos, edges, vel, edge_attr, update_features=i < last,
                                              embedding=(speed, self.embedding) if rank_one and i == 0 else None)
+        check_finite_positions(pos, inputs, vel, where="EGNN")  # NaN from overflow: an error naming the scale
         return pos
 
 
