@@ -25,10 +25,13 @@ class CommandError(Exception):
 
 
 def _user_errors():
+    from gdl.data._cache import DatasetCacheError
+    from gdl.data._home import HookKeyError
     from gdl.groups import FieldTypeError, GroupElementError
     from gdl.train import CheckpointError, ConfigError, RunDirError, UnknownNameError
 
-    return (ConfigError, UnknownNameError, CheckpointError, RunDirError, FieldTypeError, GroupElementError, CommandError)
+    return (ConfigError, UnknownNameError, CheckpointError, RunDirError, FieldTypeError, GroupElementError, CommandError,
+            DatasetCacheError, HookKeyError)
 
 
 # ------------------------------------------------------------------------------------- parser
@@ -149,8 +152,6 @@ def cmd_train(args) -> int:
             raise CommandError(f"--resume continues the saved configuration; it cannot be combined with "
                                f"{', '.join('--' + e.replace('_', '-') for e in extra)} (--epochs extends the run; "
                                "--set KEY=VALUE changes a key explicitly)")
-        if args.task is not None:
-            raise CommandError(f"--resume continues the run's own task; drop {args.task!r}")
         trainer = Trainer.resume(args.resume, epochs=args.epochs, overrides=_overrides(args.set))
         if args.no_progress:
             trainer.config.progress = False

@@ -501,11 +501,14 @@ def _epoch_line(row: dict, metric: str) -> str:
     return " | ".join(parts)
 
 
-def train(task: Union[str, Task] = "nbody", model: Optional[str] = None, *, run_dir=None, callbacks=(), **config) -> dict:
+def train(task: Union[str, Task] = "nbody", model: Optional[str] = None, *, run_dir=None, overwrite: bool = False,
+          callbacks=(), **config) -> dict:
     """One call: ``train("nbody", "egnn", epochs=2, run_dir="runs/demo")`` → results dict.
 
-    Keyword arguments are config keys (nested sections as dicts, e.g. ``optimizer={"lr": 1e-3}``).
+    Keyword arguments are config keys (nested sections as dicts, e.g. ``optimizer={"lr": 1e-3}``);
+    ``overwrite=True`` replaces a run already in ``run_dir`` (otherwise that is a ``RunDirError``).
     """
     values = merge({"task": task if isinstance(task, str) else task.name, "model": model}, config)
-    trainer = Trainer(values, run_dir=run_dir, task=task if isinstance(task, Task) else None, callbacks=callbacks)
+    trainer = Trainer(values, run_dir=run_dir, task=task if isinstance(task, Task) else None, callbacks=callbacks,
+                      overwrite=overwrite)
     return trainer.fit()
