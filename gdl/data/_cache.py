@@ -137,6 +137,10 @@ def read_verified(path) -> bytes:
         expected_sha, expected_bytes = record["sha256"], int(record["bytes"])
     except FileNotFoundError:
         raise _Invalid(f"no checksum recorded ({record_path} is missing)") from None
+    except KeyError as exc:
+        older = isinstance(generation, dict) and "files" not in generation
+        reason = "an entry written before gdl recorded checksums" if older else f"KeyError: {exc}"
+        raise _Invalid(f"no checksum recorded in {record_path} ({reason})") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise _Invalid(f"no valid checksum recorded in {record_path} ({type(exc).__name__}: {exc})") from None
     try:

@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DistributedSampler
 
 from gdl.train._checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
-from gdl.train._config import ConfigError, TrainConfig, config_from_dict, load_config, merge, read_config_file
+from gdl.train._config import ConfigError, TrainConfig, config_from_dict, merge, read_config_file
 from gdl.train._distributed import DistributedContext, ShardSampler, init_distributed
 from gdl.train._ema import ExponentialMovingAverage
 from gdl.train._report import plot_history, results_markdown
