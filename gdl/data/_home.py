@@ -107,7 +107,12 @@ def _describe(value: Any, depth: int, seen: set) -> str:
     text = repr(value)
     if " at 0x" not in text and " object at " not in text:
         return text
-    state = getattr(value, "__dict__", None)
+    state = dict(getattr(value, "__dict__", None) or {})
+    for cls in type(value).__mro__:  # attributes kept in __slots__ describe the object too
+        for slot in (cls.__dict__.get("__slots__", ()) if not isinstance(cls.__dict__.get("__slots__"), str)
+                     else (cls.__dict__["__slots__"],)):
+            if slot not in ("__dict__", "__weakref__") and hasattr(value, slot):
+                state[slot] = getattr(value, slot)
     call = getattr(type(value), "__call__", None)
     if not state and not isinstance(call, types.FunctionType):
         raise HookKeyError(
@@ -115,7 +120,7 @@ def _describe(value: Any, depth: int, seen: set) -> str:
             "to describe it; give its class a __repr__ that names its parameters, or pass a plain function"
         )
     code = _function_digest(call, depth, seen) if isinstance(call, types.FunctionType) else "builtin"
-    fields = ", ".join(f"{k}={_describe(v, depth + 1, seen)}" for k, v in sorted((state or {}).items()))
+    fields = ", ".join(f"{k}={_describe(v, depth + 1, seen)}" for k, v in sorted(state.items()))
     return f"{type(value).__module__}.{type(value).__qualname__}({fields}) call {code}"
 
 

@@ -179,6 +179,23 @@ def test_lambdas_closures_and_defaults_change_the_key():
     assert hook_repr(lambda d, k=1: d) != hook_repr(lambda d, k=2: d)  # a default
 
 
+def test_objects_without_a_repr_are_keyed_by_class_code_and_attributes():
+    class Scale:
+        __slots__ = ("factor",)
+
+        def __init__(self, factor):
+            self.factor = factor
+
+        def __call__(self, data):
+            return data
+
+        def __repr__(self):
+            return object.__repr__(self)
+
+    assert hook_repr(Scale(2)) == hook_repr(Scale(2)) and hook_repr(Scale(2)) != hook_repr(Scale(3))
+    assert "Scale(factor=2)" in hook_repr(Scale(2))
+
+
 def test_unkeyable_hooks_are_refused_with_a_clear_message(tmp_path):
     class Opaque:
         __slots__ = ()
