@@ -19,7 +19,7 @@ for model in ("gin", "gin-rwpe"):
     accuracies = []
     for fold in range(args.folds):
         results = train("csl", model, epochs=args.epochs, data={"fold": fold}, progress=False,
-                        run_dir=f"runs/example-csl-{model}-fold{fold}")
+                        run_dir=f"runs/example-csl-{model}-fold{fold}", overwrite=True)
         accuracies.append(results["test_metric"])
         print(f"{model} fold {fold}: test accuracy {results['test_metric']:.3f}, "
               f"permutation error {results['equivariance']['max']:.1e}")

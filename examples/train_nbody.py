@@ -21,7 +21,7 @@ args = parser.parse_args()
 
 results = train(
     "nbody", args.model, epochs=args.epochs, seed=args.seed, device=args.device,
-    run_dir=f"runs/example-nbody-{args.model}",
+    run_dir=f"runs/example-nbody-{args.model}", overwrite=True,  # rerunning the example replaces its run
     equivariance={"every": 1},  # check E(3) × permutations on a validation batch every epoch
 )
 eq = results["equivariance"]

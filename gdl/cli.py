@@ -13,6 +13,7 @@ Multi-process: ``torchrun --nproc_per_node=2 -m gdl.cli train nbody …`` (gloo 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -24,10 +25,13 @@ class CommandError(Exception):
 
 
 def _user_errors():
+    from gdl.data._cache import DatasetCacheError
+    from gdl.data._home import HookKeyError
     from gdl.groups import FieldTypeError, GroupElementError
     from gdl.train import CheckpointError, ConfigError, RunDirError, UnknownNameError
 
-    return (ConfigError, UnknownNameError, CheckpointError, RunDirError, FieldTypeError, GroupElementError, CommandError)
+    return (ConfigError, UnknownNameError, CheckpointError, RunDirError, FieldTypeError, GroupElementError, CommandError,
+            DatasetCacheError, HookKeyError)
 
 
 # ------------------------------------------------------------------------------------- parser
@@ -67,8 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dtype", choices=["float32", "float64"], help="parameter and data dtype")
     train.add_argument("--batch-size", type=int, help="global batch size (split over DDP ranks)")
     train.add_argument("--lr", type=float, help="learning rate (default: the model's published setting)")
-    train.add_argument("--run-dir", "-o", type=Path, help="run folder (default: runs/TASK-MODEL-sSEED-TIMESTAMP)")
-    train.add_argument("--resume", "-r", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR from last.pt")
+    train.add_argument("--run-dir", "-o", type=Path,
+                       help="run folder (default: a new runs/TASK-MODEL-sSEED-TIMESTAMP-XXXXXX); a folder holding "
+                            "another run is refused unless --overwrite")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run already in --run-dir (its checkpoints, metrics and results are deleted)")
+    train.add_argument("--resume", "-r", type=Path, metavar="RUN_DIR",
+                       help="continue the run in RUN_DIR from last.pt (with --epochs to extend it, --set to change "
+                            "keys explicitly: logged in RUN_DIR/overrides.jsonl)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override one config key, e.g. --set optimizer.lr=1e-3 --set data.num_train=500")
     train.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
@@ -137,11 +147,12 @@ def cmd_train(args) -> int:
 
     if args.resume is not None:
         extra = [name for name in ("model", "config", "seed", "device", "dtype", "batch_size", "lr", "run_dir")
-                 if getattr(args, name) is not None] + (["set"] if args.set else [])
+                 if getattr(args, name) is not None] + (["overwrite"] if args.overwrite else [])
         if extra:
             raise CommandError(f"--resume continues the saved configuration; it cannot be combined with "
-                               f"{', '.join('--' + e.replace('_', '-') for e in extra)} (only --epochs may extend the run)")
-        trainer = Trainer.resume(args.resume, epochs=args.epochs)
+                               f"{', '.join('--' + e.replace('_', '-') for e in extra)} (--epochs extends the run; "
+                               "--set KEY=VALUE changes a key explicitly)")
+        trainer = Trainer.resume(args.resume, epochs=args.epochs, overrides=_overrides(args.set))
         if args.no_progress:
             trainer.config.progress = False
     else:
@@ -158,7 +169,7 @@ def cmd_train(args) -> int:
             values["progress"] = False
         if not values.get("task"):
             raise CommandError("name a task (e.g. `gdl train nbody`) or pass --resume RUN_DIR; see `gdl tasks`")
-        trainer = Trainer(values, run_dir=args.run_dir)
+        trainer = Trainer(values, run_dir=args.run_dir, overwrite=args.overwrite)
     if trainer.dist.is_main:
         print(f"run folder: {trainer.run_dir}", file=sys.stderr)
     results = trainer.fit()
@@ -282,17 +293,57 @@ def cmd_data(args) -> int:
     return 0
 
 
-def cmd_results(args) -> int:
+RESULT_KEYS = ("task", "model", "epochs", "seed", "metric", "test_metric", "best_epoch")
+
+
+def read_results(run_dirs):
+    """``(runs, notes, corrupt)``: the ``(run_dir, results)`` of finished runs; a note for each unfinished
+    folder (no results.json); the corrupt results.json files, each with what is wrong."""
     import json
+
+    runs, notes, corrupt = [], [], []
+    for run_dir in run_dirs:
+        path = Path(run_dir) / "results.json"
+        if not path.exists():
+            state = "unfinished run" if (Path(run_dir) / "config.yaml").exists() else "not a run folder"
+            notes.append(f"skipped {run_dir}: no results.json ({state})")
+            continue
+        try:
+            r = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(r, dict):
+                raise ValueError(f"expected a JSON object, got {type(r).__name__}")
+            missing = [k for k in RESULT_KEYS if k not in r]
+            if missing:
+                raise ValueError(f"missing keys {', '.join(missing)}")
+        except (OSError, ValueError) as exc:
+            corrupt.append(f"{path} is corrupt ({type(exc).__name__}: {exc}); skipped")
+            continue
+        runs.append((run_dir, r))
+    return runs, notes, corrupt
+
+
+def cmd_results(args) -> int:
     import statistics
 
+    runs, notes, corrupt = read_results(args.run_dirs)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    for problem in corrupt:
+        print(f"gdl: error: {problem}", file=sys.stderr)
+    if not runs:
+        raise CommandError(f"no finished runs to summarise among {len(args.run_dirs)} folder(s) "
+                           "(each needs a valid results.json)")
     groups: dict = {}
-    for run_dir in args.run_dirs:
-        path = run_dir / "results.json"
-        if not path.exists():
-            raise CommandError(f"{run_dir} has no results.json (not finished, or not a run folder)")
-        r = json.loads(path.read_text(encoding="utf-8"))
+    for run_dir, r in runs:
         groups.setdefault((r["task"], r["model"], r["epochs"]), []).append((run_dir, r))
+    for (task, model, epochs), items in groups.items():
+        seeds: dict = {}
+        for run_dir, r in items:
+            seeds.setdefault((r["seed"], json.dumps(r.get("data"), sort_keys=True)), []).append(str(run_dir))
+        for (seed, _), dirs in seeds.items():
+            if len(dirs) > 1:
+                print(f"warning: {len(dirs)} runs of {task}/{model} ({epochs} epochs) share seed {seed}: "
+                      f"{', '.join(dirs)} — the mean ± std counts that seed {len(dirs)} times", file=sys.stderr)
     print("| task | model | epochs | runs | test metric (mean ± std) | best-val epochs | max equivariance error "
           "| monitor cost (share of training CPU time) | published |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -312,7 +363,7 @@ def cmd_results(args) -> int:
     if args.plot is not None:
         _plot_runs([run for items in groups.values() for run, _ in items], args.plot)
         print(f"curves: {args.plot}")
-    return 0
+    return 1 if corrupt else 0
 
 
 def _plot_runs(run_dirs, path: Path) -> None:

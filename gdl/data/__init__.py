@@ -1,9 +1,11 @@
 """gdl.data: generated benchmark datasets (PyG ``InMemoryDataset``s), splits, and transforms.
 
 Datasets cache under :func:`gdl_home` (``$GDL_HOME``, default ``datasets/cache/``); a cache entry
-is named by a hash of its generation parameters, so a change of parameters regenerates.
+is named by a hash of its generation parameters (hooks by their code), so a change of parameters
+regenerates; entries are written atomically, checksummed (verified on load) and generated under a lock.
 """
-from gdl.data._home import gdl_home
+from gdl.data._cache import DatasetCacheError, DatasetCacheWarning
+from gdl.data._home import HookKeyError, cache_folder, gdl_home
 from gdl.data.charged_particles import ChargedParticlesConfig, simulate_charged_particles
 from gdl.data.csl import CSL, CSL_SKIPS, circular_skip_link_graph
 from gdl.data.nbody import NBodyCharged, baseline_errors, generate_nbody_split
@@ -11,7 +13,7 @@ from gdl.data.splits import stratified_folds
 from gdl.data.transforms import Center, LaplacianEigenPE, RandomWalkPE
 
 __all__ = [
-    "gdl_home",
+    "gdl_home", "cache_folder", "DatasetCacheError", "DatasetCacheWarning", "HookKeyError",
     "NBodyCharged", "generate_nbody_split", "baseline_errors", "ChargedParticlesConfig", "simulate_charged_particles",
     "CSL", "CSL_SKIPS", "circular_skip_link_graph", "stratified_folds",
     "RandomWalkPE", "LaplacianEigenPE", "Center",

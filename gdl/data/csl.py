@@ -19,8 +19,9 @@ from typing import Callable, List, Optional
 
 import networkx as nx
 import torch
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
 
+from gdl.data._cache import CachedInMemoryDataset
 from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
 
 __all__ = ["CSL", "CSL_SKIPS", "circular_skip_link_graph"]
@@ -43,7 +44,7 @@ def _edge_index(graph: nx.Graph, relabel: torch.Tensor) -> torch.Tensor:
     return edges[:, order]
 
 
-class CSL(InMemoryDataset):
+class CSL(CachedInMemoryDataset):
     """The 150-graph CSL benchmark, generated with networkx (no download).
 
     Args:
@@ -69,6 +70,8 @@ class CSL(InMemoryDataset):
     ) -> None:
         if isinstance(num_copies, bool) or not isinstance(num_copies, int) or num_copies < 1:
             raise ValueError(f"num_copies must be an int >= 1, got {num_copies!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise ValueError(f"seed must be an int in [0, 2**63), got {seed!r}")
         self.seed, self.num_copies = int(seed), num_copies
         self.generation = {
             "dataset": "csl",
@@ -81,7 +84,7 @@ class CSL(InMemoryDataset):
             "pre_filter": hook_repr(pre_filter),
         }
         super().__init__(dataset_root("csl", root), transform, pre_transform, pre_filter, force_reload=force_reload)
-        self.load(self.processed_paths[0])
+        self.load_cache()
 
     @property
     def processed_dir(self) -> str:

@@ -30,8 +30,9 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
 
+from gdl.data._cache import CachedInMemoryDataset
 from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
 from gdl.data.charged_particles import (
     ChargedParticlesConfig,
@@ -99,7 +100,7 @@ def generate_nbody_split(
     return {"pos": pos[:, 0], "vel": vel[:, 0], "y": pos[:, 1], "target_vel": vel[:, 1], "charges": charges}
 
 
-class NBodyCharged(InMemoryDataset):
+class NBodyCharged(CachedInMemoryDataset):
     """Charged N-body trajectories (EGNN "nbody_small"): input frame 30 → target positions at frame 40.
 
     Args:
@@ -153,6 +154,9 @@ class NBodyCharged(InMemoryDataset):
                 f"num_{split}={self.count} exceeds the {EGNN_STREAM_BLOCKS[split]} {split} trajectories of the "
                 "EGNN stream; use stream='per_split' for larger splits"
             )
+        limit = 2**32 if stream == "egnn" else 2**63  # numpy RandomState / SeedSequence
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < limit:
+            raise ValueError(f"seed must be an int in [0, 2**{limit.bit_length() - 1}) for stream={stream!r}, got {seed!r}")
         self.seed, self.stream, self.config, self.dtype = int(seed), stream, config, dtype
         self.input_frame, self.target_frame = int(input_frame), int(target_frame)
         self.progress = progress
@@ -172,7 +176,7 @@ class NBodyCharged(InMemoryDataset):
         }
         super().__init__(dataset_root("nbody_charged", root), transform, pre_transform, pre_filter,
                          force_reload=force_reload)
-        self.load(self.processed_paths[0])
+        self.load_cache()
 
     @property
     def processed_dir(self) -> str:

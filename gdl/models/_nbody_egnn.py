@@ -6,6 +6,7 @@ from torch import nn
 
 from gdl.models._nbody_inputs import charge_products, nbody_in_type, nbody_out_type, read_nbody, speed
 from gdl.nn.graph import EGNNConv, edge_structure
+from gdl.nn.graph._egnn_conv import check_finite_positions
 
 
 class EGNN(nn.Module):
@@ -48,8 +49,10 @@ class EGNN(nn.Module):
         edge_attr = torch.cat([charge_products(charges, source, target), (diff * diff).sum(-1, keepdim=True)], dim=1)
         edges = edge_structure(data.edge_index, num_nodes, pos.dtype)
         last = len(self.layers) - 1
+        inputs = pos
         for i, layer in enumerate(self.layers):  # the last layer's h' is never read: skip its φ_h
             h, pos = layer.propagate(h, pos, edges, vel, edge_attr, update_features=i < last,
                                      embedding=(norm_v, self.embedding) if rank_one and i == 0 else None)
+        check_finite_positions(pos, inputs, vel, where="EGNN")  # NaN from overflow: an error naming the scale
         return pos
 

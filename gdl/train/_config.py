@@ -210,15 +210,36 @@ def validate_config(config: TrainConfig) -> None:
         if not ok:
             raise ConfigError(message)
 
+    need(0 <= config.seed < 2**63, f"seed must be in [0, 2**63) (torch's and numpy's generators take 64-bit seeds, "
+                                   f"and epoch e of the data order uses seed + e), got {config.seed}")
     need(config.epochs >= 0, f"epochs must be ≥ 0, got {config.epochs}")
     need(config.batch_size >= 1, f"batch_size must be ≥ 1, got {config.batch_size}")
     need(config.eval_every >= 1, f"eval_every must be ≥ 1, got {config.eval_every}")
     need(config.dtype in ("float32", "float64"), f"dtype must be float32 or float64, got {config.dtype!r}")
     need(config.optimizer.name in ("adam", "adamw", "sgd"), f"optimizer.name must be adam, adamw or sgd, got {config.optimizer.name!r}")
     need(config.optimizer.lr is None or config.optimizer.lr > 0, f"optimizer.lr must be > 0, got {config.optimizer.lr}")
+    need(config.eval_batch_size is None or config.eval_batch_size >= 1,
+         f"eval_batch_size must be ≥ 1 or null, got {config.eval_batch_size}")
+    need(config.num_threads is None or config.num_threads >= 1, f"num_threads must be ≥ 1 or null, got {config.num_threads}")
     need(config.scheduler.name in ("none", "cosine", "step"), f"scheduler.name must be none, cosine or step, got {config.scheduler.name!r}")
+    need(config.scheduler.step_size >= 1,
+         f"scheduler.step_size must be ≥ 1 epoch (the lr is multiplied by gamma every step_size epochs), got {config.scheduler.step_size}")
+    need(config.scheduler.gamma > 0, f"scheduler.gamma must be > 0, got {config.scheduler.gamma}")
+    need(config.scheduler.warmup_epochs >= 0, f"scheduler.warmup_epochs must be ≥ 0, got {config.scheduler.warmup_epochs}")
+    need(config.scheduler.min_lr >= 0, f"scheduler.min_lr must be ≥ 0, got {config.scheduler.min_lr}")
+    need(config.optimizer.weight_decay is None or config.optimizer.weight_decay >= 0,
+         f"optimizer.weight_decay must be ≥ 0 or null, got {config.optimizer.weight_decay}")
     need(config.equivariance.action in ("warn", "stop"), f"equivariance.action must be warn or stop, got {config.equivariance.action!r}")
     need(config.equivariance.every >= 0, "equivariance.every must be ≥ 0 (0 = off)")
+    need(config.equivariance.batches >= 1,
+         f"equivariance.batches must be ≥ 1 (with 0 nothing would be checked; turn the monitor off with "
+         f"equivariance.every: 0), got {config.equivariance.batches}")
+    need(config.equivariance.final_batches >= 1,
+         f"equivariance.final_batches must be ≥ 1 (turn the final report off with equivariance.final: false), "
+         f"got {config.equivariance.final_batches}")
+    need(config.equivariance.elements >= 0, f"equivariance.elements must be ≥ 0, got {config.equivariance.elements}")
+    need(config.equivariance.tolerance is None or config.equivariance.tolerance > 0,
+         f"equivariance.tolerance must be > 0 or null, got {config.equivariance.tolerance}")
     need(config.grad_clip is None or config.grad_clip > 0, f"grad_clip must be > 0 or null, got {config.grad_clip}")
     need(config.ema_decay is None or 0 < config.ema_decay < 1, f"ema_decay must be in (0, 1) or null, got {config.ema_decay}")
     need(config.device == "cpu" or config.device.startswith("cuda"), f"device must be cpu or cuda[:N], got {config.device!r}")

@@ -40,6 +40,30 @@ class DistributedContext:
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
         return tensor
 
+    def broadcast_object(self, obj):
+        """Rank 0's ``obj`` on every rank (``broadcast_object_list``); ``obj`` itself for one process."""
+        if not self.enabled:
+            return obj
+        box = [obj if self.is_main else None]
+        dist.broadcast_object_list(box, src=0, device=_collective_device())
+        return box[0]
+
+    def run_on_main(self, fn, error_types=(Exception,)):
+        """Run ``fn()`` on rank 0 only and give every rank its result; an error of ``error_types`` raised on
+        rank 0 is raised on every rank (same type and message), so no rank waits forever for a failed one."""
+        result, error = None, None
+        if self.is_main:
+            try:
+                result = fn()
+            except error_types as exc:
+                if not self.enabled:
+                    raise
+                error = exc
+        result, error = self.broadcast_object((result, error))
+        if error is not None:
+            raise error
+        return result
+
     def broadcast_flag(self, flag: bool) -> bool:
         """True on every rank when any rank says True."""
         if not self.enabled:

@@ -41,6 +41,9 @@ class EquivarianceMonitor:
     def _reports(self, model, batches) -> list:
         from gdl.testing import check_equivariance
 
+        if not batches:  # an empty report would read as "error 0.0", as if the model had been checked
+            raise ValueError("the equivariance monitor got no batches to check (equivariance.batches / final_batches "
+                             "must be ≥ 1 and the split must not be empty)")
         reports = []
         symmetry = self._symmetry(model)
         for i, batch in enumerate(batches):

@@ -4,11 +4,24 @@ Layout::
 
     RUN_DIR/config.yaml      resolved configuration (re-used by --resume)
     RUN_DIR/metrics.jsonl    one JSON object per epoch (train/val loss and metric, equivariance error, lr, time)
-    RUN_DIR/last.pt          checkpoint after the last finished epoch (atomic)
-    RUN_DIR/best.pt          checkpoint at the best validation metric (atomic)
+    RUN_DIR/last.pt          checkpoint after the last finished epoch (atomic, checksummed)
+    RUN_DIR/best.pt          checkpoint at the best validation metric (atomic, checksummed)
+    RUN_DIR/overrides.jsonl  keys changed explicitly on --resume (--set, --epochs), one JSON line per resume
     RUN_DIR/{loss,metric,equivariance}.png
     RUN_DIR/results.md, results.json   final table: test metric at the best-val epoch vs published, equivariance
     RUN_DIR/tensorboard/     when tensorboard is installed
+
+Safety rules (tests in ``tests/train/test_run_dir_safety.py``):
+
+- a new run never writes into a folder that holds another run (:func:`check_run_dir_free` raises
+  ``RunDirError`` naming the folder and its files, and suggesting ``--overwrite`` or ``--resume``);
+  ``overwrite=True`` removes that run's files first (:func:`clear_run`);
+- a new run claims its folder atomically: ``config.yaml`` is created with ``os.link``, which fails
+  if another process created it first (:func:`claim_run_dir`);
+- a default folder is ``runs/TASK-MODEL-sSEED-YYYYmmdd-HHMMSS-XXXXXX`` with a random suffix, made with
+  ``mkdir(exist_ok=False)``, so two runs started in the same second get two folders
+  (:func:`create_default_run_dir`);
+- temporary files left by killed writers are removed on start and resume (:func:`remove_stale_temporary_files`).
 
 ``prepare_run_dir`` fails *before* training when the folder cannot be written or the disk
 lacks room for the checkpoints.
@@ -17,18 +30,134 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import time
 from pathlib import Path
 
+RUN_FILES = ("config.yaml", "metrics.jsonl", "last.pt", "best.pt", "results.json", "results.md")
+RUN_EXTRAS = ("overrides.jsonl", "loss.png", "metric.png", "equivariance.png")
+TMP_MARK = ".tmp-"
+
 
 class RunDirError(OSError):
-    """The run folder cannot be created or written, or the disk is too full."""
+    """The run folder cannot be created or written, holds another run, or the disk is too full."""
 
 
 def default_run_dir(task: str, model: str, seed: int, root="runs") -> Path:
+    """A fresh default folder name (not created): ``ROOT/TASK-MODEL-sSEED-TIMESTAMP-XXXXXX``."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(root) / f"{task}-{model}-s{seed}-{stamp}"
+    return Path(root) / f"{task}-{model}-s{seed}-{stamp}-{secrets.token_hex(3)}"
+
+
+def create_default_run_dir(task: str, model: str, seed: int, root="runs") -> Path:
+    """Create a new, unique default run folder (``mkdir(exist_ok=False)``: never one another run made)."""
+    for _ in range(100):
+        path = default_run_dir(task, model, seed, root)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir(exist_ok=False)
+            return path
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise RunDirError(f"cannot create run folder {path}: {exc.strerror or exc}") from None
+    raise RunDirError(f"cannot find a free run folder name under {root}")  # pragma: no cover
+
+
+def run_files(path) -> list:
+    """The files of a run present in ``path`` (empty: the folder holds no run)."""
+    path = Path(path)
+    return [name for name in RUN_FILES if (path / name).exists()] if path.is_dir() else []
+
+
+def check_run_dir_free(path, overwrite: bool = False) -> Path:
+    """Refuse a folder that holds another run (or replace it when ``overwrite``); returns the path."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"run folder {path} is not writable: it exists and is not a folder")
+    found = run_files(path)
+    if found:
+        if not overwrite:
+            raise RunDirError(
+                f"run folder {path} already holds a run ({', '.join(found)}); a new run never writes into it. "
+                f"Continue that run with `gdl train --resume {path}`, pick another --run-dir, or replace it "
+                "with --overwrite (Trainer(..., overwrite=True))"
+            )
+        clear_run(path)
+    return path
+
+
+def clear_run(path) -> None:
+    """Remove the files a run writes (and only those) from ``path``."""
+    path = Path(path)
+    for name in RUN_FILES + RUN_EXTRAS:
+        target = path / name
+        if target.exists():
+            target.unlink()
+    if (path / "tensorboard").is_dir():
+        shutil.rmtree(path / "tensorboard")
+    for leftover in path.iterdir():
+        if leftover.name.startswith(".") and TMP_MARK in leftover.name:
+            leftover.unlink()
+
+
+def claim_run_dir(path, config_text: str) -> None:
+    """Create ``path/config.yaml`` holding ``config_text`` only if no other process created it first."""
+    path = Path(path)
+    tmp = path / f".config.yaml{TMP_MARK}{os.getpid()}"
+    _write_durable(tmp, config_text)
+    try:
+        os.link(tmp, path / "config.yaml")  # atomic, and fails if the name exists
+    except FileExistsError:
+        raise RunDirError(
+            f"run folder {path} was claimed by another run while this one started (config.yaml appeared); "
+            "pick another --run-dir"
+        ) from None
+    except OSError:  # a filesystem without hard links: exclusive create instead
+        try:
+            fd = os.open(path / "config.yaml", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            raise RunDirError(f"run folder {path} was claimed by another run while this one started") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(config_text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_folder(path)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporary_files(path) -> list:
+    """Remove ``.NAME.tmp-PID`` files whose writer is gone (killed mid-write); returns the removed paths."""
+    removed = []
+    path = Path(path)
+    if not path.is_dir():
+        return removed
+    for leftover in path.iterdir():
+        name = leftover.name
+        if not (name.startswith(".") and TMP_MARK in name):
+            continue
+        pid_text = name.rsplit(TMP_MARK, 1)[1]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and _pid_alive(int(pid_text)):
+            continue  # a live writer (another rank or process): not ours to delete
+        try:
+            leftover.unlink()
+            removed.append(leftover)
+        except OSError:
+            pass
+    return removed
 
 
 def prepare_run_dir(path, required_bytes: int = 0) -> Path:
@@ -53,14 +182,45 @@ def prepare_run_dir(path, required_bytes: int = 0) -> Path:
     return path
 
 
-def write_text_atomic(path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
+def _fsync_folder(folder) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_durable(path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(tmp, path)
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` via a temporary file, fsync, ``os.replace``, fsync the folder."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    try:
+        _write_durable(tmp, text)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_folder(path.parent)
+
+
+def append_jsonl(path, row: dict) -> None:
+    """Append one JSON line and fsync (the overrides log)."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, default=str) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 class MetricsLogger:

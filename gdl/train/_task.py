@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -117,8 +118,18 @@ class Task:
         return self.models[name]
 
     def build_model(self, name: Optional[str], options: Optional[dict] = None) -> torch.nn.Module:
+        """``factory(**options)``; an option the model does not take is a ``ConfigError`` naming the valid ones,
+        also when the factory or the model forwards ``**kwargs`` to a layer (see :func:`check_kwargs`)."""
         spec = self.model_spec(name)
-        return spec.factory(**check_kwargs(spec.factory, options or {}, f"model_options for {self.name}/{name}"))
+        what = f"model_options for {self.name}/{name or self.default_model}"
+        options = check_kwargs(spec.factory, options or {}, what)
+        try:
+            return spec.factory(**options)
+        except TypeError as exc:  # a **kwargs chain check_kwargs could not follow: still name the key
+            match = re.search(r"unexpected keyword argument '(\w+)'", str(exc))
+            if match and match.group(1) in options:
+                raise ConfigError(f"unknown key {match.group(1)!r} in {what}: {exc}") from None
+            raise
 
     def build_datasets(self, root=None, options: Optional[dict] = None) -> Dict[str, Any]:
         options = check_kwargs(self.datasets, options or {}, f"data options for task {self.name}", skip=("root",))
@@ -133,19 +144,74 @@ class Task:
 
 
 def check_kwargs(fn, options: dict, what: str, skip=()) -> dict:
-    """Refuse keyword arguments that ``fn`` does not take (naming the valid ones)."""
-    parameters = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+    """Refuse keyword arguments that ``fn`` does not take (naming the valid ones).
+
+    When ``fn`` takes ``**kwargs`` and passes them on to one callee it names (e.g. a model's
+    ``**conv_options`` → ``EGNNConv(..., **conv_options)``), the callee's keywords that the call does
+    not fix already are valid too, followed recursively; a ``**kwargs`` that cannot be followed that
+    way (passed to ``super()``, to a variable, to several callees) accepts any key.
+    """
+    valid = accepted_keywords(fn, skip)
+    if valid is None:
         return dict(options)
-    valid = [n for n, p in parameters.items() if n not in skip and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
     for key in options:
         if key not in valid:
             raise ConfigError(f"unknown key {key!r} in {what}{_close(key, valid)}; valid keys: {', '.join(valid) or '(none)'}")
     return dict(options)
 
 
+def accepted_keywords(fn, skip=(), depth: int = 0) -> Optional[list]:
+    """The keyword names ``fn`` accepts, following a ``**kwargs`` it forwards; ``None`` when any name may be valid."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return None
+    own = [n for n, p in parameters.items() if n not in skip and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    var_kw = next((n for n, p in parameters.items() if p.kind is inspect.Parameter.VAR_KEYWORD), None)
+    if var_kw is None:
+        return own
+    if depth >= 4:
+        return None
+    forwarded = _forwarded_to(fn, var_kw)
+    if forwarded is None:
+        return None
+    callee, fixed_positional, fixed_keywords = forwarded
+    target = callee.__init__ if inspect.isclass(callee) else callee
+    inner = accepted_keywords(target, ("self",), depth + 1)
+    if inner is None:
+        return None
+    try:
+        callee_params = [n for n in inspect.signature(target).parameters if n != "self"]
+    except (TypeError, ValueError):
+        return None
+    taken = set(callee_params[:fixed_positional]) | set(fixed_keywords)
+    return own + [n for n in inner if n not in taken and n not in own]
+
+
+def _forwarded_to(fn, var_kw: str):
+    """``(callee, number of positional arguments, fixed keyword names)`` of the one call in ``fn`` that
+    receives ``**var_kw``, the callee resolved in ``fn``'s globals; ``None`` if there is not exactly one."""
+    import ast
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and any(k.arg is None and isinstance(k.value, ast.Name) and k.value.id == var_kw for k in node.keywords)]
+    if len(calls) != 1 or not isinstance(calls[0].func, ast.Name):
+        return None
+    call = calls[0]
+    function = getattr(fn, "__func__", fn)
+    callee = getattr(function, "__globals__", {}).get(call.func.id)
+    if callee is None or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    return callee, len(call.args), [k.arg for k in call.keywords if k.arg is not None]
+
+
 def _close(name, valid) -> str:
-    close = difflib.get_close_matches(str(name), list(valid), n=1)
+    close = difflib.get_close_matches(str(name), list(valid), n=1) or [v for v in valid if str(v).startswith(str(name))][:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 

@@ -20,11 +20,21 @@ import torch
 from torch.utils.data import DistributedSampler
 
 from gdl.train._checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, seed_everything, set_rng_state
-from gdl.train._config import ConfigError, TrainConfig, config_from_dict, load_config, merge, read_config_file
+from gdl.train._config import ConfigError, TrainConfig, config_from_dict, merge, read_config_file
 from gdl.train._distributed import DistributedContext, ShardSampler, init_distributed
 from gdl.train._ema import ExponentialMovingAverage
 from gdl.train._report import plot_history, results_markdown
-from gdl.train._run_dir import MetricsLogger, default_run_dir, prepare_run_dir, write_text_atomic
+from gdl.train._run_dir import (
+    MetricsLogger,
+    RunDirError,
+    append_jsonl,
+    check_run_dir_free,
+    claim_run_dir,
+    create_default_run_dir,
+    prepare_run_dir,
+    remove_stale_temporary_files,
+    write_text_atomic,
+)
 from gdl.train._task import Task, get_task
 
 
@@ -72,6 +82,8 @@ class Trainer:
     ``config``: a ``TrainConfig``, a dict, or a YAML path. ``task``: a ``Task`` object to use
     instead of the registry entry named in the config. ``callbacks``: objects with any of
     ``on_step_end(trainer, epoch, step, loss)``, ``on_epoch_end(trainer, row)``.
+    ``run_dir``: the run folder (default: a new ``runs/TASK-MODEL-sSEED-TIMESTAMP-XXXXXX``); a folder
+    that holds another run is refused (``RunDirError``) unless ``overwrite=True``, which replaces it.
     Use ``Trainer.resume(run_dir)`` to continue a run.
     """
 
@@ -83,6 +95,7 @@ class Trainer:
         task: Optional[Task] = None,
         callbacks: Sequence = (),
         datasets: Optional[dict] = None,
+        overwrite: bool = False,
         _resume_state: Optional[dict] = None,
     ):
         if config is None:
@@ -112,14 +125,17 @@ class Trainer:
         if config.batch_size % self.dist.world_size:
             raise ConfigError(f"batch_size {config.batch_size} is not divisible by the {self.dist.world_size} ranks")
 
-        # run folder first: fail before any expensive work
-        self.run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config.task, config.model, config.seed)
+        # run folder first: fail before any expensive work (a folder holding another run is refused here)
+        resuming = _resume_state is not None
+        if run_dir is not None and not resuming and not overwrite:
+            self.dist.run_on_main(lambda: check_run_dir_free(run_dir), (RunDirError,))
         seed_everything(config.seed)
         self.model = self.task.build_model(config.model, config.model_options).to(self.device, self.dtype)
         n_bytes = sum(p.numel() * p.element_size() for p in self.model.parameters())
         required = 8 * n_bytes + 16 * 2**20  # last + best (model, 2 Adam moments, EMA) + plots/logs
-        if self.dist.is_main:
-            prepare_run_dir(self.run_dir, required)
+        # rank 0 creates (or replaces, with overwrite) and probes the folder; every rank uses the folder it chose
+        self.run_dir = Path(self.dist.run_on_main(
+            lambda: prepare_run_dir(self._choose_run_dir(run_dir, overwrite, resuming), required), (RunDirError,)))
         self.logger = MetricsLogger(self.run_dir, enabled=self.dist.is_main)
 
         self.splits = datasets if datasets is not None else self.task.build_datasets(
@@ -177,13 +193,25 @@ class Trainer:
         self.monitor_seconds = self.monitor_cpu_seconds = 0.0
         if _resume_state is not None:
             self._load_state(_resume_state)
-            if self.dist.is_main:  # --epochs may have extended the run: keep config.yaml in step
+            if self.dist.is_main:  # --epochs / --set may have changed keys (logged in overrides.jsonl)
                 write_text_atomic(self.run_dir / "config.yaml", config.to_yaml())
-        elif self.dist.is_main:
-            write_text_atomic(self.run_dir / "config.yaml", config.to_yaml())
-            self.logger.rewrite([])
+        else:
+            self.dist.run_on_main(lambda: claim_run_dir(self.run_dir, config.to_yaml()), (RunDirError,))
+            if self.dist.is_main:
+                self.logger.rewrite([])
 
     # ---------------------------------------------------------------- construction helpers
+    def _choose_run_dir(self, run_dir, overwrite: bool, resuming: bool) -> Path:
+        """(rank 0) A new unique default folder, or ``run_dir`` checked not to hold another run."""
+        config = self.config
+        if run_dir is None:
+            return create_default_run_dir(config.task, config.model, config.seed)
+        path = Path(run_dir)
+        if not resuming:
+            check_run_dir_free(path, overwrite)
+        remove_stale_temporary_files(path)
+        return path
+
     def _loader(self, dataset, batch_size, sampler, drop_last):
         from torch_geometric.loader import DataLoader
 
@@ -204,25 +232,25 @@ class Trainer:
         return 1.0
 
     @classmethod
-    def resume(cls, run_dir, *, epochs: Optional[int] = None, task: Optional[Task] = None, callbacks=(), datasets=None):
-        """Continue the run in ``run_dir`` from ``last.pt`` with its saved config (``epochs`` may extend it)."""
+    def resume(cls, run_dir, *, epochs: Optional[int] = None, overrides: Optional[dict] = None,
+               task: Optional[Task] = None, callbacks=(), datasets=None):
+        """Continue the run in ``run_dir`` from ``last.pt`` with its saved config.
+
+        ``epochs`` extends the run; ``overrides`` (a nested dict of config keys, e.g. from ``--set``)
+        changes keys explicitly; both are logged in ``RUN_DIR/overrides.jsonl``. Refused with a clear
+        error: a ``config.yaml`` edited by hand since ``last.pt`` was written (the changed keys are
+        listed), a folder with a metrics history but no ``last.pt``, and overrides of ``task``,
+        ``model``, ``model_options`` or ``seed`` (the checkpoint belongs to them).
+        """
+        from gdl.train._resume import plan_resume
+
         run_dir = Path(run_dir)
-        if not (run_dir / "config.yaml").exists():
-            raise CheckpointError(f"{run_dir} is not a gdl run folder (no config.yaml)")
-        config = load_config(run_dir / "config.yaml")
-        init_distributed(config.device).barrier()  # rank 0 finished writing before anyone reads
-        if epochs is not None:
-            config.epochs = int(epochs)
-        state = None
-        if (run_dir / "last.pt").exists():
-            state = load_checkpoint(run_dir / "last.pt")
-            saved = state["config"]
-            for key in ("task", "model", "seed"):
-                if saved.get(key) != getattr(config, key):
-                    raise CheckpointError(
-                        f"{run_dir}/last.pt belongs to {key}={saved.get(key)!r} but config.yaml says {getattr(config, key)!r}"
-                    )
-        return cls(config, run_dir=run_dir, task=task, callbacks=callbacks, datasets=datasets, _resume_state=state or {})
+        plan = plan_resume(run_dir, epochs=epochs, overrides=overrides)
+        context = init_distributed(plan.config.device)
+        if context.is_main and plan.changes:
+            append_jsonl(run_dir / "overrides.jsonl", plan.log_row())
+        return cls(plan.config, run_dir=run_dir, task=task, callbacks=callbacks, datasets=datasets,
+                   _resume_state=plan.state)
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict:
@@ -426,6 +454,7 @@ class Trainer:
         results = {
             "task": self.task.name, "model": cfg.model, "seed": cfg.seed, "epochs": self.epoch, "dtype": cfg.dtype,
             "device": str(self.device), "world_size": self.dist.world_size, "best_epoch": self.best_epoch,
+            "data": dict(cfg.data),  # dataset options (e.g. the CSL fold): runs of one seed on different data differ
             "metric": metric.name, "test_metric": test[metric.name], "val_metric": val[metric.name],
             "test_loss": test["loss"],
             "n_parameters": sum(p.numel() for p in self.model.parameters()),
@@ -472,11 +501,14 @@ def _epoch_line(row: dict, metric: str) -> str:
     return " | ".join(parts)
 
 
-def train(task: Union[str, Task] = "nbody", model: Optional[str] = None, *, run_dir=None, callbacks=(), **config) -> dict:
+def train(task: Union[str, Task] = "nbody", model: Optional[str] = None, *, run_dir=None, overwrite: bool = False,
+          callbacks=(), **config) -> dict:
     """One call: ``train("nbody", "egnn", epochs=2, run_dir="runs/demo")`` → results dict.
 
-    Keyword arguments are config keys (nested sections as dicts, e.g. ``optimizer={"lr": 1e-3}``).
+    Keyword arguments are config keys (nested sections as dicts, e.g. ``optimizer={"lr": 1e-3}``);
+    ``overwrite=True`` replaces a run already in ``run_dir`` (otherwise that is a ``RunDirError``).
     """
     values = merge({"task": task if isinstance(task, str) else task.name, "model": model}, config)
-    trainer = Trainer(values, run_dir=run_dir, task=task if isinstance(task, Task) else None, callbacks=callbacks)
+    trainer = Trainer(values, run_dir=run_dir, task=task if isinstance(task, Task) else None, callbacks=callbacks,
+                      overwrite=overwrite)
     return trainer.fit()

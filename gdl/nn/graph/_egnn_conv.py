@@ -21,6 +21,28 @@ from gdl.nn.graph._message_passing import (
 )
 
 
+def check_finite_positions(new_pos: torch.Tensor, pos: torch.Tensor, vel: Optional[torch.Tensor] = None,
+                           where: str = "EGNNConv") -> None:
+    """Raise ``FloatingPointError`` naming the input scale when EGNN output positions are not finite.
+
+    The squared distances enter the messages as features, so coordinates of scale s give hidden
+    features growing like s² per layer: beyond about 1e9 (float32) they overflow to inf and the
+    output becomes NaN. One reduction per call; the diagnosis is computed only on failure.
+    """
+    if bool(torch.isfinite(new_pos).all()):
+        return
+    if not bool(torch.isfinite(pos).all()) or (vel is not None and not bool(torch.isfinite(vel).all())):
+        raise FloatingPointError(f"{where}: the input positions or velocities contain NaN or inf")
+    scale = float(pos.abs().max())
+    speed = float(vel.abs().max()) if vel is not None and vel.numel() else 0.0
+    raise FloatingPointError(
+        f"{where}: the output positions are not finite although the inputs are: the input coordinates reach "
+        f"|x| = {scale:.1e} (velocities {speed:.1e}); squared distances up to {4 * scale * scale:.1e} enter the "
+        f"messages as features and overflow {pos.dtype} (max {torch.finfo(pos.dtype).max:.1e}) in the hidden "
+        "features. Rescale the coordinates (e.g. to unit scale, as the N-body data) or compute in float64."
+    )
+
+
 class EGNNOutput(NamedTuple):
     h: torch.Tensor
     pos: torch.Tensor
@@ -166,7 +188,9 @@ class EGNNConv(nn.Module):
         elif vel is not None:
             raise ValueError("'vel': this layer was built with velocity=False; build it with velocity=True to pass velocities")
         check_edge_attr(edge_attr, edge_index.shape[1], self.edge_channels)
-        return self.propagate(h, pos, edge_structure(edge_index, num_nodes, pos.dtype), vel, edge_attr)
+        out = self.propagate(h, pos, edge_structure(edge_index, num_nodes, pos.dtype), vel, edge_attr)
+        check_finite_positions(out.pos, pos, vel)
+        return out
 
     def reset_parameters(self, blocks=None) -> None:
         """Initialise as the reference: nn.Linear's default U(±1/√fan_in), φ_x's output Xavier with small gain."""

@@ -24,7 +24,9 @@ def csl_datasets(root=None, fold: int = 0, num_folds: int = 5, split_seed: int =
 
     if not 0 <= fold < num_folds:
         raise ValueError(f"data.fold must be in 0…{num_folds - 1}, got {fold}")
-    dataset = CSL(root, pre_transform=RandomWalkPE(pe_steps, attr_name="random_walk_pe"))
+    from gdl.data._home import cache_folder
+
+    dataset = CSL(cache_folder("csl", root), pre_transform=RandomWalkPE(pe_steps, attr_name="random_walk_pe"))
     folds = stratified_folds(dataset.y, num_folds=num_folds, seed=split_seed)[fold]
     return {split: dataset[folds[split]] for split in ("train", "val", "test")}
 

@@ -23,8 +23,10 @@ SEGNN_PAPER = "Brandstetter et al. 2022 (arXiv:2110.02905), Table 1"
 def nbody_datasets(root=None, num_train: int = 3000, num_val: int = 2000, num_test: int = 2000, seed: int = 43,
                    stream: str = "egnn", progress: bool = True):
     """The three splits of ``gdl.data.NBodyCharged`` (generated once, then read from the cache)."""
+    from gdl.data._home import cache_folder
     from gdl.data.nbody import NBodyCharged
 
+    root = cache_folder("nbody_charged", root)  # root is a cache root, like $GDL_HOME
     sizes = {"num_train": num_train, "num_val": num_val, "num_test": num_test}
     return {split: NBodyCharged(root, split=split, seed=seed, stream=stream, progress=progress, **sizes)
             for split in ("train", "val", "test")}
