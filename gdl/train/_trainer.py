@@ -115,7 +115,10 @@ class Trainer:
         # run folder first: fail before any expensive work
         self.run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config.task, config.model, config.seed)
         seed_everything(config.seed)
-        self.model = self.task.build_model(config.model, config.model_options).to(self.device, self.dtype)
+        from gdl.testing import default_dtype
+
+        with default_dtype(self.dtype):  # built in the run's dtype: constants (e3nn Clebsch-Gordan, …) keep its precision
+            self.model = self.task.build_model(config.model, config.model_options).to(self.device, self.dtype)
         n_bytes = sum(p.numel() * p.element_size() for p in self.model.parameters())
         required = 8 * n_bytes + 16 * 2**20  # last + best (model, 2 Adam moments, EMA) + plots/logs
         if self.dist.is_main:
