@@ -395,3 +395,18 @@ def test_data_is_fed_by_parameter_name():
             return batch.pos - batch.pos.mean(0, keepdim=True)
 
     assert check_equivariance(TakesBatch(), Batch.from_data_list([data])).passed
+
+
+def test_trainer_builds_the_model_in_the_run_dtype(tmp_path):
+    from gdl.testing import float32_constants
+    from gdl.train import Trainer
+    from gdl.train._trainer import resolve_config
+
+    data = [Data(pos=_randn(4, 3, seed=s), vel=_randn(4, 3, seed=s + 1), charges=torch.ones(4, 1, dtype=torch.float64),
+                 edge_index=fully_connected(4), y=_randn(4, 3, seed=s + 2)) for s in range(2)]
+    for dtype, constants in (("float64", False), ("float32", False)):
+        config = resolve_config({"task": "nbody", "model": "tfn", "dtype": dtype, "batch_size": 2,
+                                 "model_options": {"num_layers": 1}})
+        trainer = Trainer(config, run_dir=tmp_path / dtype, datasets={"train": data, "val": data, "test": data})
+        assert next(trainer.model.parameters()).dtype == getattr(torch, dtype)
+        assert bool(float32_constants(trainer.model)) == constants  # float64 runs: no float32-rounded constants
