@@ -457,7 +457,10 @@ def transformed_samples(model, *inputs, symmetry=None, elements=None, n_random: 
     it, ot = declared_types(model, in_type, out_type)
     dtype, device = _model_dtype_device(model, inputs)
     sample = build_sample(model, inputs, it, dtype=dtype, device=device)
-    syms = _as_symmetries(symmetry) or derive_symmetries(sample, output_types(ot))
+    syms = _as_symmetries(symmetry)
+    for sym in syms or []:
+        sym.prepare(sample)
+    syms = syms or derive_symmetries(sample, output_types(ot))
     values64 = _float64(sample.values)
     out = []
     for index, sym in enumerate(syms):

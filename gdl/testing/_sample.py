@@ -189,12 +189,15 @@ def _holds_node_indices(v, num_nodes: int) -> bool:
 
 
 def default_index_names(values, num_nodes: int) -> List[str]:
-    """``edge_index``, ``face`` and names ending in ``_index`` (not containing ``batch``) that
-    hold integer node indices in [0, ``num_nodes``)."""
+    """``edge_index`` ([2, E] integers), ``face`` and names ending in ``_index`` (not containing
+    ``batch``) that hold integer node indices in [0, ``num_nodes``)."""
     names = []
     for k, v in values.items():
-        if k == "edge_index" or k == "face" or (k.endswith("_index") and "batch" not in k):
-            if _holds_node_indices(v, num_nodes) and (k != "edge_index" or (v.dim() == 2 and v.shape[0] == 2)):
+        if k == "edge_index":  # the graph's structure: always an index attribute when it is [2, E] integers
+            if isinstance(v, torch.Tensor) and v.dim() == 2 and v.shape[0] == 2 and not v.is_floating_point():
+                names.append(k)
+        elif k == "face" or (k.endswith("_index") and "batch" not in k):
+            if _holds_node_indices(v, num_nodes):
                 names.append(k)
     names.sort(key=lambda k: k != "edge_index")
     return names
@@ -329,7 +332,7 @@ def build_sample(model, inputs, in_type, *, dtype, device) -> Sample:
 
     batch = values.get("batch")
     num_nodes = _infer_num_nodes(values, types, batch)
-    index_names = default_index_names(values, num_nodes) if num_nodes else []
+    index_names = default_index_names(values, num_nodes)
     if not index_names:
         levels = {k: ("tensor" if isinstance(v, torch.Tensor) else "other") for k, v in values.items()}
         first = values[order[0]] if isinstance(values[order[0]], torch.Tensor) else None
