@@ -292,12 +292,16 @@ def check_equivariance(
             stacked = _cat_copies(sample.values, transformed)
             call_values = collate(sample, stacked, k + 1)
             if call_values is not None:
+                why = "did not reproduce the results of single calls — the model mixes the copies of a batch (e.g. " \
+                      "x − mean(x) or x − x[0] over the whole tensor, a radius graph across copies)"
                 try:
                     with grad_ctx():
                         raw = output_dict(sample.call(call_values), ot)
                     split = split_outputs(sample, raw, reference, k + 1)
-                except (RuntimeError, ValueError, IndexError):
-                    split = None
+                except (RuntimeError, ValueError, IndexError) as exc:
+                    split, why = None, f"raised {type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+                if split is None and why.startswith("did"):
+                    why = "returned outputs whose shapes do not split into one copy per element"
                 if split is not None and _consistent(split, ref64, scales, floor_value, rtol):
                     actual = {n: v[1:].detach().to(torch.float64) for n, v in split.items()}
                     # probe elements alone must give what they gave in the stack: a model that reads a fixed
@@ -308,11 +312,9 @@ def check_equivariance(
                                            one, scales, floor_value, rtol):
                             actual = None
                             break
-            if actual is None:
-                report.notes.append(
-                    f"{sym.name}: the stacked call (all elements in one model call) did not reproduce the results of "
-                    f"single calls — the model mixes the copies of a batch (e.g. x − mean(x) or x − x[0] over the whole "
-                    f"tensor, a radius graph across copies); every element ran one at a time")
+                if actual is None:
+                    report.notes.append(f"{sym.name}: the stacked call (all elements in one model call) {why}; "
+                                        f"every element ran one at a time")
         if actual is None:
             report.batched = False
             modes = ["one-at-a-time"] * k
