@@ -214,7 +214,10 @@ def cmd_check(args) -> int:
     device = torch.device(args.device or ("cpu" if not config.device.startswith("cuda") or not torch.cuda.is_available() else config.device))
     dtype = {"float32": torch.float32, "float64": torch.float64}[dtype_name]
     torch.manual_seed(config.seed)
-    model = task.build_model(config.model, config.model_options)
+    from gdl.testing import default_dtype
+
+    with default_dtype(dtype):  # constants (e3nn Clebsch-Gordan, …) carry the check's precision
+        model = task.build_model(config.model, config.model_options)
     if state is not None:
         try:
             model.load_state_dict(state["model"])
@@ -247,6 +250,8 @@ def cmd_check(args) -> int:
         print(f"{name:<28} {err:>15.2e}")
     print(f"test {metric}: untransformed {report['metric_untransformed']:.6g}, transformed {report['metric_transformed']:.6g} "
           f"(relative difference {report['metric_relative_difference']:.2e})")
+    for note in report.get("notes", []):
+        print(f"note: {note}")
     passed = not monitor.exceeded(report)
     enforced = [name for name in report["per_symmetry"] if name not in monitor.breaks]
     if monitor.breaks:

@@ -6,12 +6,14 @@ transformations, plus hypothesis strategies and a pytest plugin.
 >>> report.passed, report.max_error                   # doctest: +SKIP
 """
 from gdl.testing._check import assert_equivariant, check_equivariance, transformed_samples
+from gdl.testing._dtype import default_dtype, float32_constants
 from gdl.testing._report import ElementResult, EquivarianceReport
 from gdl.testing._sample import EquivarianceSetupError
 from gdl.testing._sphere import SphericalGridRep
 from gdl.testing._symmetries import (
     Elements,
     EuclideanSymmetry,
+    GraphRelabelling,
     GaugeSymmetry,
     GlobalSymmetry,
     NodePermutation,
@@ -24,5 +26,6 @@ from gdl.testing._tolerances import default_rtol
 __all__ = [
     "check_equivariance", "assert_equivariant", "transformed_samples", "EquivarianceReport", "ElementResult", "EquivarianceSetupError",
     "Symmetry", "GlobalSymmetry", "EuclideanSymmetry", "NodePermutation", "GaugeSymmetry", "SphereRotation",
-    "SphericalGridRep", "Elements", "derive_symmetries", "default_rtol",
+    "SphericalGridRep", "Elements", "GraphRelabelling", "derive_symmetries", "default_rtol",
+    "default_dtype", "float32_constants",
 ]

@@ -15,6 +15,7 @@ class ElementResult:
     symmetry: str
     element: str
     errors: Dict[str, float]
+    mode: str = "batched"  # "batched" | "confirmed one-at-a-time" (failed stacked and alone) | "one-at-a-time"
 
     @property
     def max_error(self) -> float:
@@ -27,7 +28,11 @@ class EquivarianceReport:
 
     ``max_error`` is the largest relative error ‖f(g·x) − ρ_out(g) f(x)‖∞ / max(‖f(x)‖∞, floor)
     over symmetries, elements and outputs; ``passed`` is ``max_error ≤ rtol`` (and every output
-    finite). ``results`` holds one ``ElementResult`` per (symmetry, element).
+    finite). ``results`` holds one ``ElementResult`` per (symmetry, element), with the mode
+    that produced it. ``trivial``: every output was identically zero (the check passes but
+    says nothing; ``status`` says so). ``notes``: diagnoses and hints (float32-built
+    constants, training mode, failures only under translations / reflections / edge order,
+    stacked-call disagreements, zero outputs).
     """
 
     model: str
@@ -43,6 +48,7 @@ class EquivarianceReport:
     batched: bool = True
     seconds: float = 0.0
     notes: List[str] = field(default_factory=list)
+    zero_outputs: List[str] = field(default_factory=list)  # outputs identically zero everywhere
 
     # -- summaries -----------------------------------------------------------------------------
     @property
@@ -56,10 +62,38 @@ class EquivarianceReport:
         return self.non_finite is None and self.max_error <= self.rtol
 
     @property
+    def trivial(self) -> bool:
+        """Every output identically zero on the sample and on every transformed sample."""
+        return bool(self.outputs) and set(self.zero_outputs) >= set(self.outputs)
+
+    @property
     def status(self) -> str:
         if self.non_finite:
             return "model returned non-finite output"
-        return "passed" if self.passed else "NOT EQUIVARIANT"
+        if self.passed:
+            return "passed (trivial: output identically zero)" if self.trivial else "passed"
+        return "NOT EQUIVARIANT"
+
+    @property
+    def modes(self) -> Dict[str, str]:
+        """Per symmetry, the mode that produced its verdict: the mode of its failing elements
+        (``confirmed one-at-a-time`` or ``one-at-a-time``) if any fail, else ``batched`` when
+        every element passed in the stacked call, else ``one-at-a-time``."""
+        out = {}
+        for s in self.symmetries:
+            rows = [r for r in self.results if r.symmetry == s]
+            failing = {r.mode for r in rows if not r.max_error <= self.rtol}
+            if failing:
+                out[s] = "confirmed one-at-a-time" if "confirmed one-at-a-time" in failing else "one-at-a-time"
+            else:
+                out[s] = "batched" if all(r.mode == "batched" for r in rows) else "one-at-a-time"
+        return out
+
+    @property
+    def verdicts(self) -> Dict[str, str]:
+        """Per symmetry: ``"passed (batched)"``, ``"NOT EQUIVARIANT (confirmed one-at-a-time)"``, …"""
+        modes = self.modes
+        return {s: f"{'passed' if e <= self.rtol else 'NOT EQUIVARIANT'} ({modes[s]})" for s, e in self.per_symmetry.items()}
 
     @property
     def elements(self) -> List[str]:
@@ -108,6 +142,8 @@ class EquivarianceReport:
         )
         if approx:
             line += f" [approximate action: {', '.join(approx)}]"
+        if self.results and not self.non_finite:
+            line += "\n  " + "; ".join(f"{s}: {v}, max {self.per_symmetry[s]:.1e}" for s, v in self.verdicts.items())
         if self.non_finite:
             line += f"\n  {self.non_finite}"
         for note in self.notes:
@@ -127,6 +163,8 @@ class EquivarianceReport:
         for r in rows:
             cells = "  ".join(f"{r.errors.get(o, float('nan')):>{w}.2e}" for o, w in zip(outs, w_col))
             mark = "  ✗" if r.max_error > self.rtol else ""
+            if r.mode != "batched":
+                mark += f"  ({r.mode})"
             lines.append(f"  {r.symmetry:<{w_sym}}  {r.element:<{w_el}}  {cells}{mark}")
         return "\n".join(lines)
 

@@ -11,8 +11,19 @@ A *sample* is what a symmetry acts on. Three kinds of model call are understood:
 
 For graphs every tensor gets a *level*: ``node`` (first axis = number of nodes), ``edge``
 (first axis = number of edges, or a name starting with ``edge_``), ``graph`` (first axis =
-number of graphs of a ``Batch``), or the structure entries ``edge_index``, ``batch``,
-``ptr``; everything else is ``other`` and passes through unchanged.
+number of graphs of a ``Batch``), the structure entries ``edge_index``, ``batch``, ``ptr``,
+or ``index`` for the other *index attributes*; everything else is ``other`` and passes
+through unchanged.
+
+Index attributes hold node indices, one item (edge, face, pair, …) per entry of their last
+axis (PyG's concatenation axis for them): ``edge_index`` [2, E], ``face`` [3, F], any name
+ending in ``_index`` (not ``batch``) whose integer values lie in [0, N), or the names a
+``NodePermutation(index_attributes=...)`` declares. Index attributes with the same number of
+items M form one *item set* (``edge`` for ``edge_index``'s, else named after the first
+attribute, e.g. ``face``); a tensor whose first axis is M (and that is not node-level, or
+whose name starts with the set's prefix, e.g. ``edge_`` / ``face_``) is per item and gets
+the set's name as its level. Node permutations relabel index attributes and may reorder
+the items of every set (a graph is a *set* of edges, a mesh a *set* of faces).
 
 Symmetries act on *stacked copies*: every tensor gets a leading copy axis of size K (one
 copy per group element). ``collate`` turns K copies into one model call (a disjoint union
@@ -115,6 +126,8 @@ class Sample:
     accepts_batch: bool = False  # the call can take a `batch` vector (disjoint unions of graphs)
     data_cls: Any = None
     meta: Dict[str, Any] = field(default_factory=dict)
+    index_names: List[str] = field(default_factory=list)  # index attributes (edge_index first)
+    item_sets: Dict[str, "ItemSet"] = field(default_factory=dict)  # by set name ("edge", "face", …)
 
     @property
     def is_graph(self) -> bool:
@@ -127,6 +140,110 @@ class Sample:
     def node_names(self) -> List[str]:
         return [n for n, lv in self.levels.items() if lv == "node"]
 
+    def item_set_of(self, name: str) -> Optional["ItemSet"]:
+        """The item set an index attribute belongs to (``None`` for other names)."""
+        for s in self.item_sets.values():
+            if name in s.index_names:
+                return s
+        return None
+
+    def declare_index_attributes(self, names) -> None:
+        """Use exactly ``names`` (plus ``edge_index``) as the index attributes; re-sort levels.
+        Raises ``EquivarianceSetupError`` for a name that is missing or holds no node indices."""
+        names = list(names)
+        for name in names:
+            v = self.values.get(name)
+            if not isinstance(v, torch.Tensor):
+                raise EquivarianceSetupError(
+                    f"index attribute {name!r} declared, but the sample has no tensor of that name (it has {list(self.values)})")
+            if not _holds_node_indices(v, self.num_nodes):
+                raise EquivarianceSetupError(
+                    f"index attribute {name!r} must be an integer tensor of node indices in [0, {self.num_nodes}), "
+                    f"got dtype {v.dtype}" + (f", values in [{int(v.min())}, {int(v.max())}]" if v.numel() and not v.is_floating_point() else ""))
+        if isinstance(self.values.get("edge_index"), torch.Tensor) and "edge_index" not in names:
+            names.insert(0, "edge_index")
+        _classify_graph(self, names)
+
+
+@dataclass
+class ItemSet:
+    """Items (edges, faces, pairs, …) that index attributes list along their last axis."""
+
+    name: str
+    size: int
+    index_names: List[str]
+
+    def graph_of_items(self, values, batch) -> torch.Tensor:
+        """The graph of each item (that of its first node); zeros without a ``batch`` vector."""
+        idx = values[self.index_names[0]]
+        first = idx.reshape(-1, idx.shape[-1])[0] if idx.dim() > 1 else idx
+        if isinstance(batch, torch.Tensor) and batch.numel():
+            return batch[first]
+        return torch.zeros(self.size, dtype=torch.long, device=idx.device)
+
+
+def _holds_node_indices(v, num_nodes: int) -> bool:
+    if not isinstance(v, torch.Tensor) or v.is_floating_point() or v.is_complex() or v.dtype == torch.bool or v.dim() == 0:
+        return False
+    return v.numel() == 0 or (int(v.min()) >= 0 and int(v.max()) < num_nodes)
+
+
+def default_index_names(values, num_nodes: int) -> List[str]:
+    """``edge_index`` ([2, E] integers), ``face`` and names ending in ``_index`` (not containing
+    ``batch``) that hold integer node indices in [0, ``num_nodes``)."""
+    names = []
+    for k, v in values.items():
+        if k == "edge_index":  # the graph's structure: always an index attribute when it is [2, E] integers
+            if isinstance(v, torch.Tensor) and v.dim() == 2 and v.shape[0] == 2 and not v.is_floating_point():
+                names.append(k)
+        elif k == "face" or (k.endswith("_index") and "batch" not in k):
+            if _holds_node_indices(v, num_nodes):
+                names.append(k)
+    names.sort(key=lambda k: k != "edge_index")
+    return names
+
+
+def _set_name(index_name: str) -> str:
+    if index_name.endswith("_index"):
+        return index_name[: -len("_index")] or index_name
+    return index_name
+
+
+def _classify_graph(sample: "Sample", index_names: List[str]) -> None:
+    """Sort every tensor of a graph sample by level (see module doc), with ``index_names``."""
+    values, n = sample.values, sample.num_nodes
+    sets: Dict[int, ItemSet] = {}
+    for name in index_names:
+        m = values[name].shape[-1]
+        if m not in sets:
+            sets[m] = ItemSet(_set_name(name), m, [])
+        sets[m].index_names.append(name)
+    sample.index_names = list(index_names)
+    sample.item_sets = {s.name: s for s in sets.values()}
+    sample.num_edges = values["edge_index"].shape[1] if "edge_index" in index_names else 0
+    has_batch = isinstance(values.get("batch"), torch.Tensor)
+    levels = {}
+    for k, v in values.items():
+        if k in index_names:
+            levels[k] = "edge_index" if k == "edge_index" else "index"
+        elif k in STRUCTURE:
+            levels[k] = k if isinstance(v, torch.Tensor) else "other"
+        elif not isinstance(v, torch.Tensor) or v.dim() == 0:
+            levels[k] = "other"
+        else:
+            prefixed = [s for s in sets.values() if k.startswith(s.name + "_") and v.shape[0] == s.size]
+            if prefixed:
+                levels[k] = prefixed[0].name
+            elif v.shape[0] == n:
+                levels[k] = "node"
+            elif v.shape[0] in sets:
+                levels[k] = sets[v.shape[0]].name
+            elif has_batch and v.shape[0] == sample.num_graphs:
+                levels[k] = "graph"
+            else:
+                levels[k] = "other"
+    sample.levels = levels
+
 
 def _signature_names(model) -> List[str]:
     fn = model.forward if isinstance(model, torch.nn.Module) else model
@@ -137,13 +254,48 @@ def _signature_names(model) -> List[str]:
     return [p.name for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def _signature(model):
+    fn = model.forward if isinstance(model, torch.nn.Module) else model
+    try:
+        return inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+
+
+def _fed_by_name(model, data) -> Optional[List[str]]:
+    """The forward's parameter names when a ``Data`` should be fed attribute by attribute
+    (``forward(x, pos, edge_index)``): every required parameter is an attribute of ``data``
+    and the forward is not the PyG habit ``forward(data)`` / ``forward(batch)``."""
+    params = _signature(model)
+    names = [p.name for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    required = [p.name for p in params.values() if p.name in names and p.default is inspect.Parameter.empty]
+    keys = set(_data_keys(data))
+    if not required or any(r not in keys for r in required):
+        return None
+    if len(names) == 1 and names[0] in ("batch", "data"):
+        return None
+    takes_kwargs = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    present = [n for n in names if n in keys]
+    return present + ([k for k in _data_keys(data) if k not in present] if takes_kwargs else [])
+
+
+def _data_keys(data) -> List[str]:
+    return list(data.keys()) if callable(getattr(data, "keys", None)) else list(data.keys)
+
+
 def build_sample(model, inputs, in_type, *, dtype, device) -> Sample:
     """Bind ``inputs`` to the forward's parameters, cast floats to ``dtype`` on ``device``,
-    and sort every tensor by level. Raises a clear error when names or sizes do not match."""
+    and sort every tensor by level. Raises a clear error when names or sizes do not match.
+
+    A PyG ``Data``/``Batch`` goes to ``model(data)``, unless the forward's required parameters
+    are all attributes of it (``forward(x, pos, edge_index)``): then it is fed by name."""
     if len(inputs) == 0:
         raise EquivarianceSetupError("check_equivariance needs at least one input sample (got none)")
     if len(inputs) == 1 and _is_data(inputs[0]):
-        return _data_sample(model, inputs[0], in_type, dtype, device)
+        by_name = _fed_by_name(model, inputs[0])
+        if by_name is None:
+            return _data_sample(model, inputs[0], in_type, dtype, device)
+        inputs = ({k: inputs[0][k] for k in by_name},)
     names = _signature_names(model)
     if len(inputs) == 1 and isinstance(inputs[0], dict):
         values = dict(inputs[0])
@@ -178,8 +330,10 @@ def build_sample(model, inputs, in_type, *, dtype, device) -> Sample:
     values = {k: _cast(v, dtype, device) for k, v in values.items()}
     _check_types(values, types)
 
-    is_graph = isinstance(values.get("edge_index"), torch.Tensor)
-    if not is_graph:
+    batch = values.get("batch")
+    num_nodes = _infer_num_nodes(values, types, batch)
+    index_names = default_index_names(values, num_nodes)
+    if not index_names:
         levels = {k: ("tensor" if isinstance(v, torch.Tensor) else "other") for k, v in values.items()}
         first = values[order[0]] if isinstance(values[order[0]], torch.Tensor) else None
         n = first.shape[0] if first is not None and first.dim() > 0 else 0
@@ -189,11 +343,7 @@ def build_sample(model, inputs, in_type, *, dtype, device) -> Sample:
 
         return Sample("tensor", values, levels, types, call, num_nodes=n)
 
-    ei = values["edge_index"]
-    batch = values.get("batch")
-    num_nodes = _infer_num_nodes(values, types, batch, ei)
     num_graphs = int(batch.max()) + 1 if isinstance(batch, torch.Tensor) and batch.numel() else 1
-    levels = _graph_levels(values, num_nodes, ei.shape[1], num_graphs, has_batch=isinstance(batch, torch.Tensor))
     accepts_batch = "batch" in names or "batch" in values
 
     def call(vals, _model=model, _order=order, _kw=keyword):
@@ -203,7 +353,9 @@ def build_sample(model, inputs, in_type, *, dtype, device) -> Sample:
         extra = {k: v for k, v in vals.items() if k not in _order}
         return _model(*args, **extra)
 
-    return Sample("graph", values, levels, types, call, num_nodes, ei.shape[1], num_graphs, accepts_batch)
+    sample = Sample("graph", values, {}, types, call, num_nodes, 0, num_graphs, accepts_batch)
+    _classify_graph(sample, index_names)
+    return sample
 
 
 def _data_sample(model, data, in_type, dtype, device) -> Sample:
@@ -212,7 +364,7 @@ def _data_sample(model, data, in_type, dtype, device) -> Sample:
             f"{type(model).__name__} takes a PyG {type(data).__name__}: its in_type must be a dict keyed by "
             f"attribute names (e.g. {{'pos': points, 'vel': vectors}}), got {in_type!r}"
         )
-    keys = list(data.keys()) if callable(getattr(data, "keys", None)) else list(data.keys)
+    keys = _data_keys(data)
     unknown = [k for k in in_type if k not in keys]
     if unknown:
         raise EquivarianceSetupError(f"in_type names attributes {unknown} that the {type(data).__name__} lacks (it has {keys})")
@@ -220,20 +372,19 @@ def _data_sample(model, data, in_type, dtype, device) -> Sample:
     types = {k: v for k, v in in_type.items() if v is not None}
     _check_types(values, types)
     batch = values.get("batch")
-    ei = values.get("edge_index")
     num_nodes = int(data.num_nodes)
-    num_edges = ei.shape[1] if isinstance(ei, torch.Tensor) else 0
     if _is_batch(data):
         num_graphs = int(data.num_graphs)
     else:
         num_graphs = int(batch.max()) + 1 if isinstance(batch, torch.Tensor) and batch.numel() else 1
-    levels = _graph_levels(values, num_nodes, num_edges, num_graphs, has_batch=isinstance(batch, torch.Tensor))
     cls = type(data)
 
     def call(vals, _model=model, _cls=cls):
         return _model(_make_data(_cls, vals))
 
-    return Sample("data", values, levels, types, call, num_nodes, num_edges, num_graphs, True, data_cls=cls)
+    sample = Sample("data", values, {}, types, call, num_nodes, 0, num_graphs, True, data_cls=cls)
+    _classify_graph(sample, default_index_names(values, num_nodes))
+    return sample
 
 
 def _make_data(cls, vals):
@@ -271,34 +422,17 @@ def _check_types(values, types):
             raise FieldTypeError(f"input {name!r} contains non-finite values (NaN or inf): fix the sample before checking")
 
 
-def _infer_num_nodes(values, types, batch, ei) -> int:
+def _infer_num_nodes(values, types, batch) -> int:
     if isinstance(batch, torch.Tensor):
         return batch.shape[0]
     for name in types:
         v = values[name]
         if v.dim() > 1 and not name.startswith("edge_"):
             return v.shape[0]
-    return int(ei.max()) + 1 if ei.numel() else 0
-
-
-def _graph_levels(values, n, e, b, has_batch) -> Dict[str, str]:
-    levels = {}
-    for k, v in values.items():
-        if k in STRUCTURE:
-            levels[k] = k if isinstance(v, torch.Tensor) else "other"
-        elif not isinstance(v, torch.Tensor) or v.dim() == 0:
-            levels[k] = "other"
-        elif k.startswith("edge_") and v.shape[0] == e:
-            levels[k] = "edge"
-        elif v.shape[0] == n:
-            levels[k] = "node"
-        elif v.shape[0] == e:
-            levels[k] = "edge"
-        elif has_batch and v.shape[0] == b:
-            levels[k] = "graph"
-        else:
-            levels[k] = "other"
-    return levels
+    ei = values.get("edge_index")
+    if isinstance(ei, torch.Tensor) and not ei.is_floating_point():
+        return int(ei.max()) + 1 if ei.numel() else 0
+    return 0
 
 
 # -- K copies → one call → K copies --------------------------------------------------------------
@@ -317,14 +451,16 @@ def collate(sample: Sample, stacked: Dict[str, Any], k: int) -> Optional[Dict[st
                 out[name] = v
         return out
     n, e, b = sample.num_nodes, sample.num_edges, sample.num_graphs
-    dev = sample.values["edge_index"].device if isinstance(sample.values.get("edge_index"), torch.Tensor) else None
+    dev = sample.values[sample.index_names[0]].device if sample.index_names else None
+    per_item = set(sample.item_sets)
     for name, v in stacked.items():
         lv = sample.levels[name]
-        if lv in ("node", "edge", "graph"):
+        if lv in ("node", "edge", "graph") or lv in per_item:
             out[name] = v.reshape(k * v.shape[1], *v.shape[2:])
-        elif lv == "edge_index":
-            shift = (torch.arange(k, device=v.device) * n).view(k, 1, 1)
-            out[name] = (v + shift).permute(1, 0, 2).reshape(2, k * v.shape[2])
+        elif lv in ("edge_index", "index"):  # node indices shifted per copy, copies joined along the item axis
+            shift = (torch.arange(k, device=v.device) * n).view(k, *([1] * (v.dim() - 1)))
+            shifted = (v + shift).movedim(0, -2)
+            out[name] = shifted.reshape(*shifted.shape[:-2], k * v.shape[-1])
         elif lv == "batch":
             shift = (torch.arange(k, device=v.device) * b).view(k, 1)
             out[name] = (v + shift).reshape(-1)
@@ -392,10 +528,9 @@ def output_levels(sample: Sample, outputs: Dict[str, torch.Tensor]) -> Dict[str,
             levels[k] = "node"
         elif v.shape[0] == sample.num_graphs:
             levels[k] = "graph"
-        elif v.shape[0] == sample.num_edges:
-            levels[k] = "edge"
         else:
-            levels[k] = "other"
+            sets = [st for st in sample.item_sets.values() if st.size == v.shape[0]]
+            levels[k] = sets[0].name if sets else "other"
     return levels
 
 

@@ -11,8 +11,10 @@ stacked copies of a sample's inputs and of a model's outputs. All actions run in
   on spherical-harmonic coefficients (exact) and on grid signals through
   ``SphericalGridRep`` (an interpolating action, flagged approximate).
 - ``NodePermutation()``: σ ∈ S_N relabels the nodes of a graph (within each graph of a
-  batch): node tensors x ↦ x[σ⁻¹], ``edge_index`` ↦ σ(edge_index) (edge order kept),
-  ``batch`` permuted; graph-level outputs are invariant.
+  batch) and π ∈ S_E reorders its edges (and faces, and the items of every other index
+  attribute): node tensors x ↦ x[σ⁻¹], index attributes ↦ σ(index) with their items
+  reordered by π, per-item tensors (``edge_attr``) reordered by π, ``batch`` permuted;
+  node and per-item outputs move the same way, graph-level outputs are invariant.
 - ``GaugeSymmetry()``: a gauge transformation, one SO(2) angle θ_i per vertex (see the
   class for the convention).
 
@@ -34,13 +36,44 @@ from gdl.groups._orthogonal import OrthogonalGroup
 
 @dataclass
 class Elements:
-    """A batch of group elements (``values``) with a label per element for the report."""
+    """A batch of group elements (``values``) with a label per element for the report.
+
+    ``traits`` (optional, one set per element) names what each element does — e.g.
+    ``{"translation", "improper"}`` for E(d), ``{"nodes", "items"}`` for node permutations —
+    so that a report can say "fails only under translations"."""
 
     values: object
     labels: List[str]
+    traits: Optional[List[frozenset]] = None
 
     def __len__(self):
         return len(self.labels)
+
+    def select(self, index: List[int]) -> "Elements":
+        """The elements at ``index`` (a list of positions), as an ``Elements``."""
+        v = self.values
+        if isinstance(v, GraphRelabelling):
+            v = v.select(index)
+        elif isinstance(v, torch.Tensor):
+            v = v[index]
+        else:
+            raise TypeError(f"cannot select from element values of type {type(v).__name__}")
+        return Elements(v, [self.labels[i] for i in index], [self.traits[i] for i in index] if self.traits else None)
+
+
+@dataclass
+class GraphRelabelling:
+    """K relabellings of a graph: node permutations ``nodes`` [K, N] (σ, entry i moves to σ(i))
+    and, per item set (``"edge"``, ``"face"``, …), item permutations ``items[name]`` [K, M]."""
+
+    nodes: torch.Tensor
+    items: Dict[str, torch.Tensor]
+
+    def __len__(self):
+        return self.nodes.shape[0]
+
+    def select(self, index) -> "GraphRelabelling":
+        return GraphRelabelling(self.nodes[index], {k: v[index] for k, v in self.items.items()})
 
 
 def _spread(n_total: int, n_pick: int) -> torch.Tensor:
@@ -76,6 +109,9 @@ class Symmetry:
 
     def is_approximate(self, sample, out_types) -> bool:
         return self.approximate
+
+    def prepare(self, sample) -> None:
+        """Called once on the sample before any symmetry acts (e.g. to declare index attributes)."""
 
     def __repr__(self):
         return self.name
@@ -132,10 +168,31 @@ class GlobalSymmetry(Symmetry):
             parts.append(self.group.to(rnd, device=device))
             labels += [f"random {i}" for i in range(n_random)]
         values = self.group.cat(parts)
-        return Elements(values, [f"{lab}: {d}" if d else lab for lab, d in zip(labels, self.describe(values))])
+        return Elements(values, [f"{lab}: {d}" if d else lab for lab, d in zip(labels, self.describe(values))],
+                        self.traits(values))
 
     def describe(self, g) -> List[str]:
         return [""] * self.group.batch_size(g)
+
+    def traits(self, g) -> Optional[List[frozenset]]:
+        """Per element: ``"translation"`` (t ≠ 0, E(d)) and ``"improper"`` (det Q = −1, O(d), E(d));
+        ``None`` for other groups."""
+        if isinstance(self.group, Euclidean):
+            q, t = self.group.linear_part(g), self.group.translation(g).norm(dim=-1)
+        elif isinstance(self.group, OrthogonalGroup):
+            q, t = g, None
+        else:
+            return None
+        det = torch.linalg.det(q.to(torch.float64))
+        out = []
+        for i in range(det.shape[0]):
+            tags = set()
+            if det[i] < 0:
+                tags.add("improper")
+            if t is not None and t[i] > 0:
+                tags.add("translation")
+            out.append(frozenset(tags))
+        return out
 
     def act_inputs(self, g, sample, stacked):
         return self._act_typed(g, stacked, sample.types)
@@ -202,73 +259,141 @@ class GroupSymmetryDescribed(GlobalSymmetry):
 
 
 # -- node permutations -------------------------------------------------------------------------
+def _within_groups(group_of: torch.Tensor, num_groups: int, device):
+    """Layout of items sorted by group: (order, counts, starts, group of sorted item, local position)."""
+    m = group_of.shape[0]
+    order = torch.argsort(group_of, stable=True)
+    counts = torch.bincount(group_of, minlength=num_groups)
+    starts = torch.cumsum(counts, 0) - counts
+    sorted_group = group_of[order]
+    local = torch.arange(m, device=device) - starts[sorted_group]
+    return order, counts, starts, sorted_group, local
+
+
+class _GroupwisePermutations:
+    """Permutations of M items that map every group (graph of a batch) to itself."""
+
+    def __init__(self, group_of: torch.Tensor, num_groups: int, device):
+        self.m = group_of.shape[0]
+        self.device = device
+        self.order, counts, self.starts, self.group, self.local = _within_groups(group_of.to(device), num_groups, device)
+        self.size = counts[self.group]
+
+    def from_local(self, new_local):  # item order[j] → order[start + new_local[j]]
+        p = torch.empty(self.m, dtype=torch.long, device=self.device)
+        p[self.order] = self.order[self.starts[self.group] + new_local]
+        return p
+
+    def identity(self):
+        return torch.arange(self.m, device=self.device)
+
+    def swap(self):
+        loc, size = self.local, self.size
+        sw = torch.where(loc == 0, torch.ones_like(loc), torch.where(loc == 1, torch.zeros_like(loc), loc))
+        return self.from_local(torch.where(size >= 2, sw, loc))
+
+    def shift(self, by: int):
+        return self.from_local((self.local + by) % self.size.clamp(min=1))
+
+    def reverse(self):
+        return self.from_local(self.size - 1 - self.local)
+
+    def random(self, gen):
+        key = self.group.cpu().to(torch.float64) * 2 + torch.rand(self.m, generator=gen, dtype=torch.float64)
+        return self.from_local(torch.argsort(torch.argsort(key)).to(self.device) - self.starts[self.group])
+
+
 class NodePermutation(Symmetry):
-    """Relabel the nodes of each graph: σ ∈ S_N that maps every graph of a batch to itself.
+    """Relabel the nodes of each graph and reorder its edges: (σ, π) ∈ S_N × S_E, per graph.
 
-    Node-indexed tensors (first axis = number of nodes) become x[σ⁻¹] (entry i moves to
-    σ(i)), ``edge_index`` becomes σ(edge_index) with the edge order kept (so per-edge
-    tensors are unchanged), ``batch`` is permuted; node outputs must permute the same way,
-    graph-level and edge outputs must not change. Exact.
+    A graph is a set of nodes and a *set* of edges: neither the node labels nor the order of
+    the columns of ``edge_index`` may matter. σ relabels nodes (within each graph of a batch):
+    node tensors x ↦ x[σ⁻¹] (entry i moves to σ(i)), ``batch`` is permuted, every index
+    attribute (``edge_index``, ``face``, ``*_index``, or the names in ``index_attributes``)
+    maps its values i ↦ σ(i). π reorders the items of every item set (edges; faces; the
+    items of other index attributes) within each graph: the item axis of the index attributes
+    and the first axis of per-item tensors (``edge_attr``) move together. Node outputs permute
+    by σ, per-item outputs by π, graph-level outputs must not change. Exact (up to the
+    rounding of sums taken in another order).
 
-    Elements: the swap of the first two nodes of every graph, the cyclic shift within every
-    graph (together they generate the within-graph permutations), the reversal and double
-    shift (grid), then seeded random within-graph permutations.
+    ``index_attributes``: the names of the index attributes (``edge_index`` is always one);
+    ``None`` (default) takes ``face`` and names ending in ``_index`` that hold node indices.
+
+    Elements: the swap of the first two nodes of every graph and the cyclic shift within
+    every graph (together they generate the within-graph node permutations; items kept in
+    order), the swap of the first two items and the cyclic shift of the items of every graph
+    (nodes kept; together they generate the item reorderings), then grid and seeded random
+    elements that do both: the reversal and double shift, random within-graph permutations.
     """
 
     name = "node permutation"
 
+    def __init__(self, index_attributes=None):
+        self.index_attributes = tuple(index_attributes) if index_attributes is not None else None
+
+    def prepare(self, sample) -> None:
+        if self.index_attributes is not None and sample.is_graph:
+            sample.declare_index_attributes(self.index_attributes)
+
     def applies_to(self, sample, out_types) -> bool:
         return sample.num_nodes > 1
 
-    def _graph_layout(self, sample, device):
-        n = sample.num_nodes
+    def _layouts(self, sample, device):
         batch = sample.values.get("batch")
-        if isinstance(batch, torch.Tensor) and batch.numel():
-            batch = batch.to(device)
-            order = torch.argsort(batch, stable=True)
-            counts = torch.bincount(batch, minlength=sample.num_graphs)
-        else:
-            order = torch.arange(n, device=device)
-            counts = torch.tensor([n], device=device)
-        starts = torch.cumsum(counts, 0) - counts
-        # position of each node (in graph-sorted order) within its graph
-        graph_of = torch.repeat_interleave(torch.arange(len(counts), device=device), counts)
-        local = torch.arange(n, device=device) - starts[graph_of]
-        return order, counts, starts, graph_of, local
+        batch = batch.to(device) if isinstance(batch, torch.Tensor) and batch.numel() else None
+        graphs = sample.num_graphs if batch is not None else 1
+        node_of = batch if batch is not None else torch.zeros(sample.num_nodes, dtype=torch.long, device=device)
+        nodes = _GroupwisePermutations(node_of, graphs, device)
+        items = {}
+        for name, item_set in getattr(sample, "item_sets", {}).items():
+            if item_set.size:
+                values = {n: sample.values[n].to(device) for n in item_set.index_names}
+                items[name] = _GroupwisePermutations(item_set.graph_of_items(values, batch), graphs, device)
+        return nodes, items
 
     def elements(self, sample, *, n_grid, n_random, seed, device) -> Elements:
-        n = sample.num_nodes
-        order, counts, starts, graph_of, local = self._graph_layout(sample, device)
-        size = counts[graph_of]
-        perms, labels = [], []
+        nodes, items = self._layouts(sample, device)
+        what = ", ".join(f"{n}s" for n in items)
+        rows = []  # (node permutation, {set: item permutation}, label, traits)
 
-        def from_local(new_local):  # permutation of node order[j] → order[start + new_local[j]]
-            p = torch.empty(n, dtype=torch.long, device=device)
-            p[order] = order[starts[graph_of] + new_local]
-            return p
+        def keep():
+            return {k: p.identity() for k, p in items.items()}
 
-        swap = torch.where(local == 0, torch.ones_like(local), torch.where(local == 1, torch.zeros_like(local), local))
-        swap = torch.where(size >= 2, swap, local)
-        perms += [from_local(swap), from_local((local + 1) % size)]
-        labels += ["generator 0: swap nodes 0,1 of each graph", "generator 1: cyclic shift in each graph"]
-        grid = [(from_local(size - 1 - local), "reverse each graph"), (from_local((local + 2) % size), "shift by 2")]
-        for i, (p, lab) in enumerate(grid[: max(n_grid, 0)]):
-            perms.append(p)
+        both = frozenset({"nodes", "items"}) if items else frozenset({"nodes"})
+        rows.append((nodes.swap(), keep(), "swap nodes 0,1 of each graph", frozenset({"nodes"})))
+        rows.append((nodes.shift(1), keep(), "cyclic shift in each graph", frozenset({"nodes"})))
+        if any(p.m > 1 for p in items.values()):
+            rows.append((nodes.identity(), {k: p.swap() for k, p in items.items()}, f"swap {what} 0,1 of each graph",
+                         frozenset({"items"})))
+            rows.append((nodes.identity(), {k: p.shift(1) for k, p in items.items()}, f"cyclic shift of {what} in each graph",
+                         frozenset({"items"})))
+        labels = [f"generator {i}: {lab}" for i, (_, _, lab, _) in enumerate(rows)]
+        grid = [(nodes.reverse(), {k: p.reverse() for k, p in items.items()}, "reverse each graph" + (f" and its {what}" if items else "")),
+                (nodes.shift(2), {k: p.shift(2) for k, p in items.items()}, "shift by 2" + (f" (and {what})" if items else ""))]
+        for i, (pn, pi, lab) in enumerate(grid[: max(n_grid, 0)]):
+            rows.append((pn, pi, lab, both))
             labels.append(f"grid {i}: {lab}")
         gen = torch.Generator().manual_seed(seed)
         for i in range(n_random):
-            key = graph_of.cpu().to(torch.float64) * 2 + torch.rand(n, generator=gen, dtype=torch.float64)
-            new_local = torch.argsort(torch.argsort(key)).to(device) - starts[graph_of]
-            perms.append(from_local(new_local))
+            pn = nodes.random(gen)
+            rows.append((pn, {k: p.random(gen) for k, p in items.items()}, "", both))
             labels.append(f"random {i}")
-        values = torch.stack(perms)
-        Symmetric(n).validate(values)
-        return Elements(values, labels)
+        values = GraphRelabelling(torch.stack([r[0] for r in rows]), {k: torch.stack([r[1][k] for r in rows]) for k in items})
+        Symmetric(sample.num_nodes).validate(values.nodes)
+        return Elements(values, labels, [r[3] for r in rows])
+
+    @staticmethod
+    def _parts(g):
+        if isinstance(g, GraphRelabelling):
+            return g.nodes, g.items
+        return g, {}  # a plain [K, N] batch of node permutations: items keep their order
 
     def act_inputs(self, g, sample, stacked):
-        inv = torch.argsort(g, dim=-1)  # [K, N]: new[j] = old[σ⁻¹(j)]
-        k = g.shape[0]
-        rows = torch.arange(k, device=g.device).unsqueeze(1)
+        nodes, items = self._parts(g)
+        inv = torch.argsort(nodes, dim=-1)  # [K, N]: new[j] = old[σ⁻¹(j)]
+        k = nodes.shape[0]
+        rows = torch.arange(k, device=nodes.device).unsqueeze(1)
+        item_inv = {name: torch.argsort(p, dim=-1) for name, p in items.items()}
         out = dict(stacked)
         for name, lv in sample.levels.items():
             v = stacked.get(name)
@@ -278,18 +403,29 @@ class NodePermutation(Symmetry):
                 out[name] = v[rows, inv]
             elif lv == "batch":
                 out[name] = v[rows, inv]
-            elif lv == "edge_index":
-                out[name] = torch.gather(g, 1, v.reshape(k, -1)).reshape(v.shape)
+            elif lv in ("edge_index", "index"):
+                moved = torch.gather(nodes, 1, v.reshape(k, -1)).reshape(v.shape)
+                item_set = sample.item_set_of(name)
+                if item_set is not None and item_set.name in item_inv:
+                    pinv = item_inv[item_set.name]
+                    moved = torch.gather(moved, -1, pinv.view(k, *([1] * (v.dim() - 2)), -1).expand(moved.shape))
+                out[name] = moved
+            elif lv in item_inv:
+                out[name] = v[rows, item_inv[lv]]
         return out
 
     def act_outputs(self, g, sample, outputs, types, levels):
-        inv = torch.argsort(g, dim=-1)
-        rows = torch.arange(g.shape[0], device=g.device).unsqueeze(1)
+        nodes, items = self._parts(g)
+        inv = torch.argsort(nodes, dim=-1)
+        rows = torch.arange(nodes.shape[0], device=nodes.device).unsqueeze(1)
+        item_inv = {name: torch.argsort(p, dim=-1) for name, p in items.items()}
         out = dict(outputs)
         for name, v in outputs.items():
             lv = levels[name]
             if lv == "node" or (lv == "tensor" and v.dim() > 1 and v.shape[1] == sample.num_nodes):
                 out[name] = v[rows, inv]
+            elif lv in item_inv:
+                out[name] = v[rows, item_inv[lv]]
         return out
 
 

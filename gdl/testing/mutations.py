@@ -29,6 +29,7 @@ import torch
 from e3nn import o3
 
 from gdl.groups import O3, SO2, SO3, Euclidean, FieldType
+from gdl.testing._dtype import default_dtype
 
 E3 = Euclidean(3)
 
@@ -256,16 +257,7 @@ def _gauge(eps, seed, dtype):
     return model, (x, edge_index, transport, angle)
 
 
-class _default_dtype:
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def __enter__(self):
-        self.old = torch.get_default_dtype()
-        torch.set_default_dtype(self.dtype)
-
-    def __exit__(self, *exc):
-        torch.set_default_dtype(self.old)
+_default_dtype = default_dtype  # the name noise_floor imports
 
 
 MUTATIONS: Dict[str, MutationCase] = {

@@ -4,8 +4,8 @@
 
 Model: a 4-layer EGNN-style stack (hidden 64, ``gdl.testing.mutations.EGNNStack``) on fully
 connected graphs. Symmetry: E(3) with 20 elements (7 generators + 5 grid + 8 random), run
-in one stacked call; then the default derived symmetries (E(3) + node permutations, 35
-elements). Prints the median wall time of ``repeats`` checks after one warm-up, one thread.
+in one stacked call; then the default derived symmetries (E(3) + node permutations with edge
+reorderings, 37 elements). Prints the median wall time of ``repeats`` checks after one warm-up, one thread.
 """
 from __future__ import annotations
 

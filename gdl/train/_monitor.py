@@ -75,6 +75,7 @@ class EquivarianceMonitor:
                 for name, err in r.errors.items():
                     per_output.setdefault(name, []).append(err)
                 per_symmetry[r.symmetry] = max(per_symmetry.get(r.symmetry, 0.0), r.max_error)
+        notes = list(dict.fromkeys(n for report in reports for n in report.notes))  # hints of the checker, once each
         out = {name: {"max": max(v), "mean": sum(v) / len(v)} for name, v in per_output.items()}
         all_errs = [e for v in per_output.values() for e in v]
         return {
@@ -88,6 +89,7 @@ class EquivarianceMonitor:
             "symmetry": ", ".join(reports[0].symmetries) if reports else "",
             "tolerance": self.tolerance,
             "breaks": list(self.breaks),
+            "notes": notes,
         }
 
     def enforced_max(self, result: dict) -> float:
@@ -105,7 +107,8 @@ class EquivarianceMonitor:
         parts += [f"{k}: max {v:.2e}" for k, v in result["per_symmetry"].items()]
         if result.get("non_finite"):
             parts.append(result["non_finite"])
-        return ", ".join(parts)
+        text = ", ".join(parts)
+        return text + "".join(f"\n  note: {n}" for n in result.get("notes", []))
 
     def row(self, result: dict) -> dict:
         out = {"equivariance_max": result["max"], "equivariance_mean": result["mean"], "time_monitor_s": result["seconds"]}

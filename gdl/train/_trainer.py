@@ -130,7 +130,10 @@ class Trainer:
         if run_dir is not None and not resuming and not overwrite:
             self.dist.run_on_main(lambda: check_run_dir_free(run_dir), (RunDirError,))
         seed_everything(config.seed)
-        self.model = self.task.build_model(config.model, config.model_options).to(self.device, self.dtype)
+        from gdl.testing import default_dtype
+
+        with default_dtype(self.dtype):  # built in the run's dtype: constants (e3nn Clebsch-Gordan, …) keep its precision
+            self.model = self.task.build_model(config.model, config.model_options).to(self.device, self.dtype)
         n_bytes = sum(p.numel() * p.element_size() for p in self.model.parameters())
         required = 8 * n_bytes + 16 * 2**20  # last + best (model, 2 Adam moments, EMA) + plots/logs
         # rank 0 creates (or replaces, with overwrite) and probes the folder; every rank uses the folder it chose

@@ -91,7 +91,7 @@ def test_pyg_batch_and_single_data():
     assert not broken.passed and broken.per_symmetry["node permutation"] < 1e-6
 
 
-def test_node_permutation_relabels_nodes_edges_and_batch():
+def test_node_permutation_relabels_nodes_and_reorders_edges():
     data = nbody_like(3, 4, dtype=torch.float64)
     from gdl.testing._sample import build_sample
 
@@ -100,14 +100,21 @@ def test_node_permutation_relabels_nodes_edges_and_batch():
     els = sym.elements(sample, n_grid=2, n_random=3, seed=0, device="cpu")
     k = len(els)
     out = sym.act_inputs(els.values, sample, sample.copies(k))
+    edge_graph = data.batch[data.edge_index[0]]
+    reordered = 0
     for i in range(k):
-        p = els.values[i]
+        p, q = els.values.nodes[i], els.values.items["edge"][i]  # σ on nodes, π on edges
         assert torch.equal(data.batch[p], data.batch)  # every graph is mapped to itself
+        assert torch.equal(edge_graph[q], edge_graph)  # edges stay in their graph
         new_pos, new_ei = out["pos"][i], out["edge_index"][i]
         assert torch.equal(new_pos[p], data.pos)  # entry i moved to σ(i)
-        assert torch.equal(new_ei, p[data.edge_index])  # edges relabelled, order kept
-        assert torch.equal(out["edge_attr"][i], data.edge_attr)
-    assert len({tuple(p.tolist()) for p in els.values}) == k  # distinct permutations
+        qinv = torch.argsort(q)
+        assert torch.equal(new_ei, p[data.edge_index][:, qinv])  # edges relabelled by σ, reordered by π
+        assert torch.equal(out["edge_attr"][i], data.edge_attr[qinv])  # per-edge tensors move with their edge
+        reordered += int(not torch.equal(q, torch.arange(q.numel())))
+    assert reordered == k - 2  # all but the two node generators reorder edges
+    assert els.labels[2].startswith("generator 2: swap edges 0,1")
+    assert len({tuple(p.tolist()) for p in els.values.nodes}) >= k - 3  # the two edge generators keep nodes fixed
 
 
 def test_model_mixing_rows_falls_back_to_one_call_per_element():
@@ -282,7 +289,7 @@ def test_transformed_samples_are_callable_and_moved():
     model = DataModel().double()
     types = dict(DataModel.in_type, y=FieldType(E3, E3.standard_rep()))  # move the target too
     moved = transformed_samples(model, batch, in_type=types, n_random=2, seed=0)
-    assert [m[0] for m in moved] == ["E(3)"] * 9 + ["node permutation"] * 4
+    assert [m[0] for m in moved] == ["E(3)"] * 9 + ["node permutation"] * 6  # 4 generators (2 nodes, 2 edges) + 2 random
     ref = model(batch)
     for sym, label, (data,) in moved:
         out = model(data)
