@@ -127,9 +127,6 @@ def test_data_command(capsys):
 
 
 def test_nbody_egnn_end_to_end_small(capsys, tmp_path, monkeypatch):
-    graph = pytest.importorskip("gdl.nn.graph")
-    if not hasattr(graph, "EGNN"):
-        pytest.skip("gdl.nn.graph.EGNN not available")
     monkeypatch.setenv("GDL_HOME", str(tmp_path / "home"))
     code, out, err = run(capsys, "train", "nbody", "--model", "egnn", "--epochs", "2", "--run-dir", str(tmp_path / "run"),
                          "--no-progress", "--set", "data={num_train: 200, num_val: 100, num_test: 100, progress: false}",

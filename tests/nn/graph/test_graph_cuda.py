@@ -1,7 +1,7 @@
 """The N-body models on CUDA: finite outputs and gradients, E(3) × permutation checks (skipped without CUDA)."""
 import pytest
 import torch
-from conftest import F32_RTOL, F64_RTOL, default_dtype, make_nbody_batch
+from tests.helpers.graph import F32_RTOL, F64_RTOL, default_dtype, make_nbody_batch
 
 from gdl.nn.graph import MODELS
 from gdl.testing import check_equivariance

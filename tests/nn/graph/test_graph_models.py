@@ -4,7 +4,7 @@ import functools
 
 import pytest
 import torch
-from conftest import F32_RTOL, F64_RTOL, default_dtype
+from tests.helpers.graph import F32_RTOL, F64_RTOL, default_dtype
 from torch_geometric.data import Batch, Data
 
 from gdl.groups import FieldTypeError
