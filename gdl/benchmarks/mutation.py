@@ -1,0 +1,180 @@
+"""Mutation testing of the modules that carry gdl's guarantees (mutmut 3; a benchmark, not CI).
+
+    pip install -e ".[test,mutation]"
+    python -m gdl.benchmarks.mutation                       # every target, one after another
+    python -m gdl.benchmarks.mutation checker graph-conv    # some targets
+    python -m gdl.benchmarks.mutation --list                # targets, files and test subsets
+
+A mutant is a copy of the code with one small change (``<`` → ``<=``, ``+`` → ``-``, a constant
+changed, a call's argument dropped …). It is *killed* when a test fails on it and *survives*
+when every test still passes. A survivor is either a gap in the tests or an *equivariant*
+mutant (one that cannot change behaviour). docs/testing.md lists the kill rate per target and
+the survivors, with why each equivalent one is equivalent.
+
+Each target mutates a few files and runs a fast test subset: mutmut records which tests call
+each function (per-test coverage) and runs only those on each mutant of that function. Every
+target runs in its own scratch copy of the checkout (``--workdir``, default
+``/tmp/gdl-mutation/TARGET``), so the worktree never sees a ``mutants/`` folder. Results:
+``--out`` (default ``mutation-results/``, ignored by git): ``TARGET.json`` (counts and the
+survivors' names) and ``TARGET-survivors.txt`` (their diffs).
+
+To add a target (e.g. a new domain's layers): add an entry to ``TARGETS`` with the files to
+mutate, the mutant-name patterns to run (``*`` for all) and the tests that guard them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Target:
+    files: list  # glob patterns of the files to mutate (mutmut ``only_mutate``)
+    tests: list  # pytest arguments selecting the guarding tests
+    mutants: list = field(default_factory=lambda: ["*"])  # mutant-name patterns (``mutmut run`` arguments)
+    deselect: list = field(default_factory=list)  # tests left out (wall-clock bounds: tracing slows them)
+    description: str = ""
+
+
+TARGETS = {
+    "groups": Target(
+        files=["gdl/groups/*.py"],
+        tests=["tests/groups", "tests/references"],
+        description="groups and representations",
+    ),
+    "gauge": Target(  # frames, transport, gauge transforms (gdl/gauge, when present)
+        files=["gdl/gauge/*.py"],
+        tests=["tests/gauge", "tests/testing/test_eq_gauge_sphere.py"],
+        description="gauge geometry and transformations",
+    ),
+    "checker": Target(
+        files=["gdl/testing/_check.py", "gdl/testing/_tolerances.py", "gdl/testing/_report.py"],
+        tests=["tests/testing/test_eq_check.py", "tests/testing/test_tolerances_pinned.py",
+               "tests/testing/test_must_pass_independent.py"],
+        deselect=["tests/testing/test_eq_check.py::test_hundred_graph_batch_twenty_elements_under_a_second"],
+        description="the equivariance checker's core, tolerances and report",
+    ),
+    "checkpoint": Target(
+        files=["gdl/train/_checkpoint.py", "gdl/train/_ema.py", "gdl/train/_trainer.py"],
+        tests=["tests/train/test_checkpoint.py", "tests/train/test_resume.py", "tests/train/test_resume_all_options.py"],
+        # the trainer: only its state, schedule and resume path
+        mutants=["gdl.train._checkpoint.*", "gdl.train._ema.*", "gdl.train._trainer.*Trainer*state*",
+                 "gdl.train._trainer.*Trainer*resume*", "gdl.train._trainer.*Trainer*lr_factor*",
+                 "gdl.train._trainer.*Trainer*optimizer_step*"],
+        description="checkpoints, EMA, learning-rate schedule and resume",
+    ),
+    "graph-conv": Target(
+        files=["gdl/nn/graph/_egnn_conv.py", "gdl/nn/graph/_egnn_fused.py", "gdl/nn/graph/_common.py"],
+        tests=["tests/nn/graph/test_graph_egnn_conv.py", "tests/references/test_egnn_paper_reference.py",
+               "tests/references/test_models_by_hand.py"],
+        description="EGNN convolution (plain and fused) and the shared graph helpers",
+    ),
+}
+
+
+def _existing(paths):
+    return [p for p in paths if (ROOT / p.split("::")[0]).exists()]
+
+
+def _copy_checkout(workdir: Path) -> None:
+    """The tracked and untracked-but-not-ignored files of the checkout, copied into ``workdir``."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        src = ROOT / name
+        if src.is_file():
+            dst = workdir / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+
+
+def _write_config(workdir: Path, target: Target) -> None:
+    tests = _existing(target.tests)
+    lines = ["", "[mutmut]", "source_paths = gdl", "only_mutate ="] + [f"    {p}" for p in target.files]
+    lines += ["pytest_add_cli_args_test_selection ="] + [f"    {t}" for t in tests]
+    lines += ["pytest_add_cli_args =", "    -p", "    no:cacheprovider", "    -q", "    -x", "    -m", "    not slow"]
+    lines += [f"    --deselect={t}" for t in target.deselect]
+    lines += ["also_copy =", "    datasets", "    examples", "    docs", "timeout_multiplier = 10.0", ""]
+    with open(workdir / "setup.cfg", "a") as handle:
+        handle.write("\n".join(lines))
+
+
+def _counts(workdir: Path) -> dict:
+    path = workdir / "mutants" / "mutmut-cicd-stats.json"
+    subprocess.run([sys.executable, "-m", "mutmut", "export-cicd-stats"], cwd=workdir, capture_output=True)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _survivors(workdir: Path) -> list:
+    out = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=workdir, capture_output=True, text=True).stdout
+    return [line.split(":")[0].strip() for line in out.splitlines() if line.strip().endswith(("survived", "no tests"))]
+
+
+def run_target(name: str, target: Target, workdir: Path, out: Path, max_children: int) -> dict:
+    files = [p for p in target.files if list(ROOT.glob(p))]
+    if not files:
+        print(f"{name}: no files match {target.files}; skipped")
+        return {"target": name, "skipped": True}
+    workdir = workdir / name
+    _copy_checkout(workdir)
+    _write_config(workdir, target)
+    env = dict(os.environ, OMP_NUM_THREADS="1", GDL_TEST_THREADS="1", PYTHONPATH="")
+    t0 = time.perf_counter()
+    log = out / f"{name}.log"
+    with open(log, "w") as handle:
+        code = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *target.mutants],
+                              cwd=workdir, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
+    counts = _counts(workdir)
+    survivors = _survivors(workdir)
+    diffs = []
+    for mutant in survivors:
+        diffs.append(subprocess.run([sys.executable, "-m", "mutmut", "show", mutant], cwd=workdir, capture_output=True,
+                                    text=True).stdout)
+    (out / f"{name}-survivors.txt").write_text("\n".join(diffs))
+    killed = counts.get("killed", 0) + counts.get("timeout", 0) + counts.get("segfault", 0)
+    judged = killed + counts.get("survived", 0) + counts.get("no_tests", 0)
+    result = {"target": name, "files": files, "tests": _existing(target.tests), "mutants": target.mutants,
+              "exit_code": code, "counts": counts, "killed": killed, "judged": judged,
+              "kill_rate": killed / judged if judged else None, "survivors": survivors,
+              "seconds": round(time.perf_counter() - t0, 1)}
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2))
+    rate = f"{100 * result['kill_rate']:.1f}%" if judged else "n/a"
+    print(f"{name}: {killed}/{judged} killed ({rate}), {len(survivors)} survivors, {result['seconds']} s; log {log}")
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("targets", nargs="*", help=f"targets to run (default: all of {', '.join(TARGETS)})")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/gdl-mutation"))
+    parser.add_argument("--out", type=Path, default=ROOT / "mutation-results")
+    parser.add_argument("--max-children", type=int, default=1, help="parallel mutant runs (default 1)")
+    parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    args = parser.parse_args(argv)
+    unknown = [t for t in args.targets if t not in TARGETS]
+    if unknown:
+        parser.error(f"unknown target(s) {unknown}; valid targets: {', '.join(TARGETS)}")
+    if args.list:
+        for name, target in TARGETS.items():
+            print(f"{name}: {target.description}\n  mutate {target.files} ({target.mutants})\n  tests  {target.tests}")
+        return 0
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.targets or list(TARGETS):
+        run_target(name, TARGETS[name], args.workdir, args.out, args.max_children)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
