@@ -162,8 +162,21 @@ def _status_counts(workdir: Path, chosen) -> dict:
     return counts
 
 
+def _sampled(workdir: Path, patterns, size: int, seed: int, env) -> list:
+    """``size`` mutants drawn without replacement (seeded) from those matching ``patterns``; generates the
+    mutants and the per-test coverage first when the scratch copy has none."""
+    import fnmatch
+    import random
+
+    if not (workdir / "mutants").exists():
+        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", "1", "no-such-mutant"], cwd=workdir,
+                       env=env, capture_output=True)
+    names = sorted(m for m in _all_mutants(workdir) if any(fnmatch.fnmatchcase(m, p) for p in patterns))
+    return sorted(random.Random(seed).sample(names, min(size, len(names))))
+
+
 def run_target(name: str, target: Target, workdir: Path, out: Path, max_children: int, survivors_only=False,
-               collect_only=False) -> dict:
+               collect_only=False, sample=None, seed=0) -> dict:
     files = [p for p in target.files if list(ROOT.glob(p))]
     if not files:
         print(f"{name}: no files match {target.files}; skipped")
@@ -177,11 +190,13 @@ def run_target(name: str, target: Target, workdir: Path, out: Path, max_children
             print(f"{name}: no survivors to re-run")
             return previous
         _refresh_tests(workdir)
-    elif not collect_only:
+    elif not collect_only and not (sample and (workdir / "mutants").exists()):
         _copy_checkout(workdir)
         _write_config(workdir, target)
         _apply_no_mutate(workdir, target)
     env = dict(os.environ, OMP_NUM_THREADS="1", GDL_TEST_THREADS="1", PYTHONPATH="")
+    if sample and not survivors_only and not collect_only:
+        mutants = _sampled(workdir, target.mutants, sample, seed, env)
     t0 = time.perf_counter()
     log = out / f"{name}.log"
     code = None
@@ -190,11 +205,11 @@ def run_target(name: str, target: Target, workdir: Path, out: Path, max_children
                               cwd=workdir, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
     counts = _counts(workdir)
     survivors = _survivors(workdir)
-    if target.mutants != ["*"]:  # mutmut's counts cover every mutant it generated: keep the selected ones
+    if target.mutants != ["*"] or sample:  # mutmut's counts cover every mutant it generated: keep the selected ones
         import fnmatch
 
         names = _all_mutants(workdir)
-        chosen = {m for m in names if any(fnmatch.fnmatchcase(m, p) for p in target.mutants)}
+        chosen = {m for m in names if any(fnmatch.fnmatchcase(m, p) for p in (mutants if sample else target.mutants))}
         survivors = [m for m in survivors if m in chosen]
         counts = _status_counts(workdir, chosen)
     diffs = []
@@ -205,6 +220,7 @@ def run_target(name: str, target: Target, workdir: Path, out: Path, max_children
     killed = counts.get("killed", 0) + counts.get("timeout", 0) + counts.get("segfault", 0)
     judged = killed + counts.get("survived", 0) + counts.get("no_tests", 0)
     result = {"target": name, "files": files, "tests": _existing(target.tests), "mutants": target.mutants,
+              "sample": {"size": sample, "seed": seed, "of": len(_all_mutants(workdir))} if sample else None,
               "exit_code": code, "counts": counts, "killed": killed, "judged": judged,
               "kill_rate": killed / judged if judged else None, "survivors": survivors,
               "seconds": round(time.perf_counter() - t0, 1)}
@@ -221,6 +237,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "mutation-results")
     parser.add_argument("--max-children", type=int, default=1, help="parallel mutant runs (default 1)")
     parser.add_argument("--list", action="store_true", help="list the targets and exit")
+    parser.add_argument("--sample", type=int, help="run a seeded random sample of this many mutants per target "
+                        "(the kill rate of the sample estimates the target's)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --sample")
     parser.add_argument("--collect", action="store_true", help="only read the results of a finished (or running) run")
     parser.add_argument("--survivors", action="store_true",
                         help="re-run only the previous run's survivors, against the checkout's current tests")
@@ -235,7 +254,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.targets or list(TARGETS):
         run_target(name, TARGETS[name], args.workdir, args.out, args.max_children, survivors_only=args.survivors,
-                   collect_only=args.collect)
+                   collect_only=args.collect, sample=args.sample, seed=args.seed)
     return 0
 
 
