@@ -300,3 +300,22 @@ def test_reference_tells_mean_from_sum_and_target_from_source():
     _, x_flipped = ref(h, pos, edge_index.flip(0), vel)  # degree counted at the other end (and flow)
     assert (x_mean - x_sum).abs().max() > 1e3 * TOL * x_mean.abs().max()
     assert (x_mean - x_flipped).abs().max() > 1e3 * TOL * x_mean.abs().max()
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "plain"])
+def test_clamp_acting_on_one_sign_only(fused):
+    """Only positive message components beyond the bound: a clamp that needs both signs to act fails."""
+    edge_index = irregular_graph(n=9, seed=4)
+    h, pos, vel = _sample(9, seed=8)
+    torch.manual_seed(5)
+    conv = EGNNConv(6, 6, 16, velocity=True, fused=fused)
+    messages = _coordinate_messages(conv, h, pos, edge_index)
+    if messages.max() < -messages.min():
+        with torch.no_grad():
+            conv.block("w_4").neg_()
+        messages = -messages
+    conv.coords_clamp = float(messages.max() - messages.min()) / 2
+    assert bool((messages > conv.coords_clamp).any()) and not bool((messages < -conv.coords_clamp).any())
+    h_ref, x_ref = PaperEGNNLayer(conv)(h, pos, edge_index, vel)
+    out = conv(h, pos, edge_index, vel=vel)
+    assert (out.pos - x_ref).abs().max() <= TOL * x_ref.abs().max()
