@@ -7,7 +7,7 @@
 
 A mutant is a copy of the code with one small change (``<`` → ``<=``, ``+`` → ``-``, a constant
 changed, a call's argument dropped …). It is *killed* when a test fails on it and *survives*
-when every test still passes. A survivor is either a gap in the tests or an *equivariant*
+when every test still passes. A survivor is either a gap in the tests or an *equivalent*
 mutant (one that cannot change behaviour). docs/testing.md lists the kill rate per target and
 the survivors, with why each equivalent one is equivalent.
 
@@ -201,8 +201,9 @@ def run_target(name: str, target: Target, workdir: Path, out: Path, max_children
     log = out / f"{name}.log"
     code = None
     with open(log, "a" if collect_only else "w") as handle:
-        code = None if collect_only else subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *mutants],
-                              cwd=workdir, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
+        if not collect_only:
+            command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *mutants]
+            code = subprocess.run(command, cwd=workdir, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
     counts = _counts(workdir)
     survivors = _survivors(workdir)
     if target.mutants != ["*"] or sample:  # mutmut's counts cover every mutant it generated: keep the selected ones
