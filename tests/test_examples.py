@@ -9,6 +9,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("layers_*.py")))
 def test_layer_example_runs_and_passes(script, tmp_path):
     env = dict(os.environ, GDL_HOME=str(tmp_path), OMP_NUM_THREADS="1")

@@ -35,6 +35,7 @@ def test_reproduces_the_reference_generator_bit_for_bit(split):
         assert torch.equal(ours["target_vel"][t], torch.tensor(item["vel_40"], dtype=torch.float64))
 
 
+@pytest.mark.slow
 def test_distribution_check_matches_published_baselines(distribution_splits):
     """Closed-form baselines on 600 train / 400 test land where the full protocol's numbers say.
 

@@ -4,7 +4,7 @@ import itertools
 import pytest
 import torch
 
-from conftest import GROUPS, elements_for  # noqa: E402  (tests/groups/conftest.py)
+from tests.helpers.groups import GROUPS, elements_for  # noqa: E402
 
 TOL = 1e-12
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from conftest import GROUPS, REP_CASES, elements_for, reps_of
+from tests.helpers.groups import GROUPS, REP_CASES, elements_for, reps_of
 
 TOL = 1e-12
 

@@ -4,7 +4,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 
+
+@pytest.mark.slow
 def test_plugin_fixtures_option_and_marker(tmp_path):
     (tmp_path / "test_user.py").write_text(textwrap.dedent('''
         import pytest, torch

@@ -1,10 +1,12 @@
 """DDP on CPU (gloo, 2 processes) gives the gradients and the training run of 1 process on the same global batch."""
+import pytest
 import torch
 import torch.multiprocessing as mp
 
 from tiny_train_task import ddp_worker, tiny_config
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_process(tmp_path):
     # dropout off: its masks are drawn per rank; an odd validation size checks there is no padding in evaluation
     config = tiny_config(epochs=2, batch_size=16, model_options={"dropout": 0.0}, data={"n_val": 33})

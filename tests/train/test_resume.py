@@ -31,6 +31,7 @@ def _result(stdout: str):
     return float(test), float(val), int(best)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
     epochs = "4"
     # uninterrupted reference

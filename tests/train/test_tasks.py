@@ -34,6 +34,7 @@ def gdl_home(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_csl_plain_gin_is_at_chance_and_random_walk_pe_separates(gdl_home):
     common = {"task": "csl", "progress": False, "equivariance": {"every": 5, "final": True}}
     plain = Trainer({**common, "model": "gin", "epochs": 3}, run_dir=gdl_home / "gin").fit()

@@ -1,11 +1,8 @@
-"""Scalars are mirrored to TensorBoard when it is installed (an optional extra: skipped otherwise)."""
-import pytest
-
+"""Scalars are mirrored to TensorBoard (tensorboard is in the `test` extra, so this runs in CI)."""
 from gdl.train._run_dir import MetricsLogger
 
 
 def test_metrics_are_mirrored_to_tensorboard(tmp_path):
-    pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     logger = MetricsLogger(tmp_path)

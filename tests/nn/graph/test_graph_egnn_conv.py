@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 import torch
-from conftest import F32_RTOL, F64_RTOL
+from tests.helpers.graph import F32_RTOL, F64_RTOL
 
 from gdl.groups import FieldTypeError
 from gdl.nn.graph import EGNNConv

@@ -1,7 +1,7 @@
 """TensorFieldConv and SteerableConv: E(3) (with parity) and permutation equivariance, bad input."""
 import pytest
 import torch
-from conftest import F32_RTOL, F64_RTOL, default_dtype
+from tests.helpers.graph import F32_RTOL, F64_RTOL, default_dtype
 from e3nn import o3
 
 from gdl.groups import FieldTypeError

@@ -1,0 +1,45 @@
+"""Shared by the graph-layer tests: tolerances, small charged N-body batches from gdl's own simulator,
+a context manager that builds e3nn modules in a dtype. Import as ``from tests.helpers.graph import ...``."""
+import contextlib
+import functools
+
+import torch
+from torch_geometric.data import Batch, Data
+
+from gdl.nn.graph import fully_connected_graph
+
+# Measured float32 equivariance floors of the untrained layers/models on N-body batches are
+# 1e-7 … 6e-7 (docs/layers.md); float32 tests allow 20× the largest.
+F32_RTOL = 1e-5
+F64_RTOL = 1e-10
+
+
+@functools.lru_cache(maxsize=None)
+def _trajectories(count):
+    from gdl.data.nbody import generate_nbody_split
+
+    return generate_nbody_split("test", count=count, stream="per_split", progress=False)
+
+
+def make_nbody_batch(num_graphs=4, dtype=torch.float64):
+    """A PyG Batch of ``num_graphs`` charged 5-body systems (frame 30), fully connected, no self-loops."""
+    d = _trajectories(max(num_graphs, 1))
+    graphs = []
+    for g in range(num_graphs):
+        n = d["pos"].shape[1]
+        edge_index = fully_connected_graph(n)
+        graphs.append(Data(pos=d["pos"][g].to(dtype), vel=d["vel"][g].to(dtype), charges=d["charges"][g].to(dtype),
+                           y=d["y"][g].to(dtype), edge_index=edge_index,
+                           edge_attr=(d["charges"][g][edge_index[0]] * d["charges"][g][edge_index[1]]).to(dtype)))
+    return Batch.from_data_list(graphs)
+
+
+@contextlib.contextmanager
+def default_dtype(dtype):
+    """Build e3nn modules in ``dtype`` (their Clebsch–Gordan constants keep the build dtype)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
