@@ -77,7 +77,7 @@ TARGETS = {
         description="checkpoints, EMA, learning-rate schedule and resume",
     ),
     "graph-conv": Target(
-        files=["gdl/nn/graph/_egnn_conv.py", "gdl/nn/graph/_egnn_fused.py", "gdl/nn/graph/_common.py"],
+        files=["gdl/nn/graph/_egnn_conv.py", "gdl/nn/graph/_egnn_fused.py", "gdl/nn/graph/_message_passing.py"],
         tests=["tests/nn/graph/test_graph_egnn_conv.py", "tests/references/test_egnn_paper_reference.py"],
         description="EGNN convolution (plain and fused) and the shared graph helpers",
     ),

@@ -61,9 +61,9 @@ def _catalogue_counts():
 
 @pytest.mark.parametrize("name", ["EGNN", "TFN", "SEGNN", "GNN", "Linear"])
 def test_catalogue_parameter_counts_match_the_default_models(name):
-    from gdl.nn.graph import MODELS
+    from gdl.train import get_task
 
     counts = _catalogue_counts()
     assert name in counts, f"docs/layers.md has no parameter count for {name}"
-    model = MODELS[MODEL_ROWS[name]]()
+    model = get_task("nbody").models[MODEL_ROWS[name]].factory()
     assert sum(p.numel() for p in model.parameters()) == counts[name]

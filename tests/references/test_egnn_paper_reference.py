@@ -27,7 +27,8 @@ import torch
 from torch import nn
 from torch_geometric.data import Batch, Data
 
-from gdl.nn.graph import EGNN, EGNNConv
+from gdl.models import EGNN
+from gdl.nn.graph import EGNNConv
 
 TOL = 1e-12  # float64: the two computations differ only in summation order
 

@@ -23,7 +23,8 @@ import pytest
 import torch
 from torch_geometric.data import Data
 
-from gdl.nn.graph import EGNN, GNN, SEGNN, TFN, GINConv, GraphReadout, Linear
+from gdl.models import EGNN, GNN, SEGNN, TFN, Linear
+from gdl.nn.graph import GINConv, GraphReadout
 from tests.helpers.transforms import (
     move_points, orthogonal_matrices, permute_graph, random_permutation, relative_error, translations, turn_vectors,
 )
