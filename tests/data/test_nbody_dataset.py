@@ -1,4 +1,5 @@
 """NBodyCharged: reproduction of the EGNN generator, item layout, caching, splits, distribution check."""
+import importlib.util
 import json
 from pathlib import Path
 
@@ -11,7 +12,37 @@ from gdl.data import ChargedParticlesConfig, NBodyCharged, generate_nbody_split,
 from gdl.data.charged_particles import draw_initial_conditions, integrate_charged_particles
 from gdl.data.nbody import baseline_errors
 
-FIXTURE = Path(__file__).resolve().parents[2] / "datasets" / "fixtures" / "nbody_charged_egnn_reference.json"
+FIXTURES = Path(__file__).resolve().parents[2] / "datasets" / "fixtures"
+
+
+def _load_fixture_tools():
+    """``datasets/fixtures/make_nbody_reference.py`` (which made the fixtures) defines the numpy probe."""
+    spec = importlib.util.spec_from_file_location("make_nbody_reference", FIXTURES / "make_nbody_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def reference_fixture_for_this_numpy():
+    """The reference fixture made with the float64 ``np.power`` this numpy runs.
+
+    The reference generator's frames depend on the last bit of ``np.power(dist², 1.5)``, which numpy
+    computes with its AVX-512 kernel (``X86_V4``) on CPUs that have it and with libm's ``pow``
+    otherwise (see datasets/nbody_charged.md). Each fixture records the probe of the machine that
+    made it; a fixture matches when the kernel is the same and, where recorded, the digest too.
+    """
+    probe = _load_fixture_tools().numpy_power_probe()
+    candidates = {}
+    for path in sorted(FIXTURES.glob("nbody_charged_egnn_reference*.json")):
+        fixture = json.loads(path.read_text())
+        platform = fixture["platform"]
+        candidates[path.name] = {key: platform[key] for key in ("power_float64_kernel", "power_sha256")}
+        if platform["power_float64_kernel"] == probe["power_float64_kernel"] and platform["power_sha256"] in (
+                None, probe["power_sha256"]):
+            return fixture
+    pytest.fail(f"no N-body reference fixture was made with this numpy's float64 power: probe {probe}, "
+                f"fixtures {candidates}; make one with datasets/fixtures/make_nbody_reference.py "
+                "(command in datasets/nbody_charged.md)")
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +55,9 @@ def distribution_splits():
 
 @pytest.mark.parametrize("split", ["train", "val", "test"])
 def test_reproduces_the_reference_generator_bit_for_bit(split):
-    """The first trajectories of each split equal the reference code's output exactly (fixture made by running it)."""
-    reference = json.loads(FIXTURE.read_text())["splits"][split]
+    """The first trajectories of each split equal the reference code's output exactly (fixture made by running
+    it on a machine whose numpy computes float64 ``power`` as the running one does)."""
+    reference = reference_fixture_for_this_numpy()["splits"][split]
     ours = generate_nbody_split(split, len(reference), progress=False)
     for t, item in enumerate(reference):
         assert torch.equal(ours["charges"][t, :, 0], torch.tensor(item["charges"], dtype=torch.float64))
@@ -161,3 +193,17 @@ def test_bad_arguments_raise_clear_errors(tmp_path):
         generate_nbody_split("train", 2, input_frame=40, target_frame=30)
     with pytest.raises(ValueError, match=r"frame must be in \[0, 49\)"):
         generate_nbody_split("train", 2, target_frame=49)
+
+
+def test_every_reference_fixture_names_its_platform_and_only_one_matches_a_probe():
+    """Fixtures are told apart by their numpy power probe; none may match the same probe as another."""
+    fixtures = [json.loads(path.read_text()) for path in sorted(FIXTURES.glob("nbody_charged_egnn_reference*.json"))]
+    assert len(fixtures) >= 2
+    keys = [(f["platform"]["power_float64_kernel"], f["platform"]["power_sha256"]) for f in fixtures]
+    for i, (kernel, digest) in enumerate(keys):  # no probe can match two fixtures
+        for other_kernel, other_digest in keys[i + 1:]:
+            assert kernel != other_kernel or (None not in (digest, other_digest) and digest != other_digest)
+    for fixture in fixtures:
+        assert fixture["source"] == fixtures[0]["source"] and set(fixture["splits"]) == {"train", "val", "test"}
+    probe = _load_fixture_tools().numpy_power_probe()
+    assert len(probe["power_sha256"]) == 64 and probe["power_float64_kernel"]

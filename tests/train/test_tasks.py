@@ -40,6 +40,13 @@ def test_csl_plain_gin_is_at_chance_and_random_walk_pe_separates(gdl_home):
     plain = Trainer({**common, "model": "gin", "epochs": 3}, run_dir=gdl_home / "gin").fit()
     assert plain["test_metric"] == pytest.approx(0.1)  # 1-WL cannot tell the classes apart: chance
     assert plain["equivariance"]["max"] < 1e-4 and plain["equivariance"]["symmetry"] == "node permutation"
-    pe = Trainer({**common, "model": "gin-rwpe", "epochs": 60}, run_dir=gdl_home / "pe").fit()
+    # Constant-lr Adam oscillates between 30 % and 100 % validation accuracy for many epochs (on this
+    # machine 60 epochs at 1e-3 ended with the best-val epoch at 90 %); annealing the step to zero
+    # settles it: with cosine 1e-3 → 0 over 40 epochs, seeds 0 and 1 reach 100 % by epoch 17 / 21 and
+    # are at 100 % in 10 of the last 11 epochs each (never below 90 % there). Test graphs are
+    # relabelled copies of training graphs and the model is permutation-invariant, so test accuracy
+    # moves in whole classes: > 0.9 means all ten.
+    pe_config = {**common, "model": "gin-rwpe", "epochs": 40, "scheduler": {"name": "cosine"}}
+    pe = Trainer(pe_config, run_dir=gdl_home / "pe").fit()
     assert pe["test_metric"] > 0.9
     assert pe["equivariance"]["max"] < 1e-4
