@@ -72,7 +72,9 @@ def test_summary_line():
     first, *rest = r.summary().split("\n")
     assert first.startswith("equivariance of Toy: NOT EQUIVARIANT — max relative error 5.00e-09 (rtol 1e-10, float64, cpu, 4 elements)")
     assert first.endswith("[approximate action: SO(3) on S²]")
-    assert rest == ["  note: the model was cast"]
+    # one line per symmetry with its verdict and the mode that produced it, then the notes
+    assert rest == ["  E(3): NOT EQUIVARIANT (one-at-a-time), max 5.0e-09; node permutation: passed (batched), max 4.0e-11",
+                    "  note: the model was cast"]
     assert "approximate" not in _report().summary()
     assert repr(r) == "<EquivarianceReport Toy: NOT EQUIVARIANT, max_error=5.00e-09, rtol=1e-10>"
 
@@ -80,19 +82,22 @@ def test_summary_line():
 def test_table_rows_marks_and_worst_rows():
     r = _report()
     lines = r.table().split("\n")
-    assert lines[0] == r.summary()
-    head = lines[1].split()
+    summary = r.summary().split("\n")
+    n = len(summary)
+    assert lines[:n] == summary
+    head = lines[n].split()
     assert head == ["symmetry", "element", "h", "pos"]
-    assert set(lines[2].strip()) == {"-"} and len(lines[2]) == len(lines[1])
-    rows = lines[3:]
+    assert set(lines[n + 1].strip()) == {"-"} and len(lines[n + 1]) == len(lines[n])
+    rows = lines[n + 2:]
     assert len(rows) == 4
     assert [row.endswith("✗") for row in rows] == [False, True, False, False]
     assert "5.00e-09" in rows[1] and "2.00e-12" in rows[1] and rows[0].split()[-1] == "3.00e-16"
-    worst = r.table(max_rows=2).split("\n")[3:]
+    worst = r.table(max_rows=2).split("\n")[n + 2:]
     assert len(worst) == 2 and "reflection" in worst[0] and "swap 0 1" in worst[1]
     assert str(r) == r.table()
     r.rtol = 1e-15
-    assert [row.endswith("✗") for row in r.table().split("\n")[3:]] == [False, True, True, True]  # max > 1e-15
+    rows = r.table().split("\n")[len(r.summary().split("\n")) + 2:]
+    assert [row.endswith("✗") for row in rows] == [False, True, True, True]  # max > 1e-15
 
 
 def test_a_real_report_table_names_the_failing_element():
@@ -105,5 +110,6 @@ def test_a_real_report_table_names_the_failing_element():
             return x + torch.tensor([1e-6, 0.0, 0.0], dtype=x.dtype)
 
     report = check_equivariance(Leak(), torch.randn(6, 3, dtype=torch.float64))
-    failing = [line for line in report.table().split("\n") if line.endswith("✗")]
+    failing = [line for line in report.table().split("\n") if "✗" in line]
+    assert all(line.endswith("✗  (confirmed one-at-a-time)") for line in failing)
     assert failing and len(failing) == sum(r.max_error > report.rtol for r in report.results)
