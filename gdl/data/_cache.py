@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover - Windows
 
 GENERATION_FILE = "generation.json"
 LOCK_FILE = ".gdl-cache.lock"
-_TMP_MARK = ".tmp-"
+TMP_MARK = ".tmp-"
 
 
 class DatasetCacheError(OSError):
@@ -64,22 +64,31 @@ def fsync_folder(folder) -> None:
         os.close(fd)
 
 
-def write_bytes_atomic(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync, ``os.replace``, fsync the folder."""
+def replace_atomically(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder (``.NAME.tmp-PID``), flush,
+    fsync, ``os.replace``, then fsync the folder: a reader sees the old file or the new one, never a
+    torn one. OSError propagates; the temporary file never survives a failed call."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}{_TMP_MARK}{os.getpid()}")
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
-        raise DatasetCacheError(f"cannot write dataset cache file {path}: {exc.strerror or exc}") from None
     finally:
         if tmp.exists():
             tmp.unlink()
     fsync_folder(path.parent)
+    return path
+
+
+def write_bytes_atomic(path, data: bytes) -> None:
+    """:func:`replace_atomically` for a dataset cache file (errors name the file)."""
+    try:
+        replace_atomically(path, data)
+    except OSError as exc:
+        raise DatasetCacheError(f"cannot write dataset cache file {path}: {exc.strerror or exc}") from None
 
 
 def remove_temporary_files(folder) -> list:
@@ -88,7 +97,7 @@ def remove_temporary_files(folder) -> list:
     folder = Path(folder)
     if folder.is_dir():
         for path in folder.iterdir():
-            if path.name.startswith(".") and _TMP_MARK in path.name:
+            if path.name.startswith(".") and TMP_MARK in path.name:
                 with contextlib.suppress(OSError):
                     path.unlink()
                     removed.append(path)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
 import random
 import warnings
@@ -22,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gdl.data._cache import replace_atomically
+
 FORMAT = "gdl.train.checkpoint/2"  # /2: the archive comment holds the sha256 of the archive
 LEGACY_FORMATS = ("gdl.train.checkpoint/1",)  # written before checksums: loaded with a warning
 REQUIRED = ("format", "epoch", "config", "model")
-TMP_MARK = ".tmp-"
 
 _END_OF_ARCHIVE = b"PK\x05\x06"  # zip "end of central directory" record: 22 bytes + comment
 _CHECKSUM_TAG = b"gdl-sha256:"
@@ -53,20 +53,6 @@ def _stored_checksum(data: bytes):
     return data[-64:].decode("ascii", "replace"), hashlib.sha256(archive).hexdigest()
 
 
-def fsync_folder(folder) -> None:
-    """Make a rename in ``folder`` durable (best effort)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def save_checkpoint(path, state: dict) -> Path:
     """Write ``state`` (plus the format tag and a checksum) to ``path`` atomically; returns the path."""
     path = Path(path)
@@ -80,17 +66,7 @@ def save_checkpoint(path, state: dict) -> Path:
         buffer = io.BytesIO()
         torch.save({**state, "format": LEGACY_FORMATS[0]}, buffer)
         data = buffer.getvalue()
-    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    fsync_folder(path.parent)
+    replace_atomically(path, data)
     return path
 
 

@@ -35,9 +35,10 @@ import shutil
 import time
 from pathlib import Path
 
+from gdl.data._cache import TMP_MARK, fsync_folder, replace_atomically
+
 RUN_FILES = ("config.yaml", "metrics.jsonl", "last.pt", "best.pt", "results.json", "results.md")
 RUN_EXTRAS = ("overrides.jsonl", "loss.png", "metric.png", "equivariance.png")
-TMP_MARK = ".tmp-"
 
 
 class RunDirError(OSError):
@@ -126,7 +127,7 @@ def claim_run_dir(path, config_text: str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-    _fsync_folder(path)
+    fsync_folder(path)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -182,19 +183,6 @@ def prepare_run_dir(path, required_bytes: int = 0) -> Path:
     return path
 
 
-def _fsync_folder(folder) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_durable(path, text: str) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
@@ -203,16 +191,8 @@ def _write_durable(path, text: str) -> None:
 
 
 def write_text_atomic(path, text: str) -> None:
-    """Write ``text`` via a temporary file, fsync, ``os.replace``, fsync the folder."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-    try:
-        _write_durable(tmp, text)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_folder(path.parent)
+    """Write ``text`` (UTF-8) atomically and durably (:func:`gdl.data._cache.replace_atomically`)."""
+    replace_atomically(path, text.encode("utf-8"))
 
 
 def append_jsonl(path, row: dict) -> None:

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-import gdl.train._checkpoint as checkpoint
+import gdl.data._cache as atomic_writes  # save_checkpoint writes through its replace_atomically
 from gdl.train import Trainer
 from tiny_train_task import TINY, tiny_config
 
@@ -20,7 +20,7 @@ state = {"trainer": None}
 
 
 class Replace:
-    """os.replace as seen by gdl.train._checkpoint: pauses before the chosen rename."""
+    """os.replace as seen by the atomic writer (gdl.data._cache): pauses before the chosen rename."""
 
     def __getattr__(self, name):
         return getattr(os, name)
@@ -34,7 +34,7 @@ class Replace:
         return real_replace(src, dst)
 
 
-checkpoint.os = Replace()
+atomic_writes.os = Replace()
 trainer = Trainer(tiny_config(epochs=3), run_dir=run_dir, task=TINY)
 state["trainer"] = trainer
 trainer.fit()
