@@ -1,12 +1,12 @@
 """Shared by the graph-layer tests: tolerances, small charged N-body batches from gdl's own simulator,
 a context manager that builds e3nn modules in a dtype. Import as ``from tests.helpers.graph import ...``."""
-import contextlib
 import functools
 
 import torch
 from torch_geometric.data import Batch, Data
 
 from gdl.nn.graph import fully_connected_graph
+from gdl.testing import default_dtype  # noqa: F401  (re-exported for the graph tests)
 
 # Measured float32 equivariance floors of the untrained layers/models on N-body batches are
 # 1e-7 … 6e-7 (docs/layers.md); float32 tests allow 20× the largest.
@@ -34,12 +34,3 @@ def make_nbody_batch(num_graphs=4, dtype=torch.float64):
     return Batch.from_data_list(graphs)
 
 
-@contextlib.contextmanager
-def default_dtype(dtype):
-    """Build e3nn modules in ``dtype`` (their Clebsch–Gordan constants keep the build dtype)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)

@@ -1,5 +1,4 @@
 """Fixtures for the model tests: small charged N-body batches from gdl's own simulator."""
-import contextlib
 import functools
 
 import pytest
@@ -7,6 +6,7 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from gdl.nn.graph import fully_connected_graph
+from gdl.testing import default_dtype
 
 
 @functools.lru_cache(maxsize=None)
@@ -27,17 +27,6 @@ def _nbody_batch(num_graphs=4, dtype=torch.float64):
     return Batch.from_data_list(graphs)
 
 
-@contextlib.contextmanager
-def _default_dtype(dtype):
-    """Build e3nn modules in ``dtype`` (their Clebsch–Gordan constants keep the build dtype)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
-
-
 @pytest.fixture
 def nbody_batch():
     """``nbody_batch(num_graphs, dtype)`` → a PyG Batch of charged 5-body systems."""
@@ -47,4 +36,4 @@ def nbody_batch():
 @pytest.fixture
 def build_in():
     """``with build_in(torch.float64): ...`` builds modules with that default dtype."""
-    return _default_dtype
+    return default_dtype
