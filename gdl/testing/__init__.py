@@ -22,10 +22,11 @@ from gdl.testing._symmetries import (
     derive_symmetries,
 )
 from gdl.testing._tolerances import default_rtol
+from gdl.testing import adapters  # noqa: E402 - the adapters use the names above
 
 __all__ = [
     "check_equivariance", "assert_equivariant", "transformed_samples", "EquivarianceReport", "ElementResult", "EquivarianceSetupError",
     "Symmetry", "GlobalSymmetry", "EuclideanSymmetry", "NodePermutation", "GaugeSymmetry", "SphereRotation",
     "SphericalGridRep", "Elements", "GraphRelabelling", "derive_symmetries", "default_rtol",
-    "default_dtype", "float32_constants",
+    "default_dtype", "float32_constants", "adapters",
 ]

@@ -33,12 +33,13 @@ from typing import Dict, Optional
 
 import torch
 
-from gdl.groups import FieldTypeError, Group
+from gdl.groups import Euclidean, FieldTypeError, Group
 from gdl.testing._diagnose import needs_gradients, relative_difference, training_mode_modules, trait_diagnoses
 from gdl.testing._dtype import float32_constants_note
 from gdl.testing._report import ElementResult, EquivarianceReport
 from gdl.testing._sample import (
     EquivarianceSetupError,
+    adapt_inputs,
     build_sample,
     collate,
     declared_types,
@@ -181,6 +182,7 @@ def check_equivariance(
     The model runs in the mode it is in (``.train()`` / ``.eval()``); see the report's notes.
     """
     t0 = time.perf_counter()
+    inputs = adapt_inputs(model, inputs)
     it, ot = declared_types(model, in_type, out_type)
     model_dtype, device = _model_dtype_device(model, inputs)
     notes = []
@@ -196,6 +198,7 @@ def check_equivariance(
             )
     dtype = dtype or model_dtype
     rtol = float(rtol) if rtol is not None else default_rtol(dtype)
+    constants_note = ""
     if dtype == torch.float64:
         constants_note = float32_constants_note(model)
         if constants_note:
@@ -240,7 +243,8 @@ def check_equivariance(
     checked = [k for k in ref64 if out_types.get(k) is not None]
 
     report = EquivarianceReport(
-        model=type(model).__name__ if isinstance(model, torch.nn.Module) else getattr(model, "__name__", repr(model)),
+        model=getattr(model, "report_name", None) or (type(model).__name__ if isinstance(model, torch.nn.Module)
+                                                       else getattr(model, "__name__", repr(model))),
         dtype=dtype,
         device=str(device),
         rtol=rtol,
@@ -262,6 +266,7 @@ def check_equivariance(
 
     nonzero = {n for n in checked if scales[n] > 0}
     diagnoses = []
+    translation_fails = False  # a pure translation (Q = I, t ≠ 0) fails: absolute positions leak, not rounding
     for index, sym in enumerate(syms):
         if not sym.applies_to(sample, out_types):
             if explicit:
@@ -353,8 +358,9 @@ def check_equivariance(
                 nonzero.add(n)
         for i in range(k):
             report.results.append(ElementResult(sym.name, els.labels[i], {n: errs[n][i] for n in checked}, modes[i]))
-        diagnoses += trait_diagnoses([max((errs[n][i] for n in checked), default=0.0) for i in range(k)],
-                                     els.traits, rtol, sym.name)
+        worst = [max((errs[n][i] for n in checked), default=0.0) for i in range(k)]
+        diagnoses += trait_diagnoses(worst, els.traits, rtol, sym.name)
+        translation_fails |= any(not worst[i] <= rtol for i in _pure_translations(sym, g))
 
     report.zero_outputs = [n for n in checked if n not in nonzero]
     if report.zero_outputs and report.non_finite is None:
@@ -369,8 +375,44 @@ def check_equivariance(
         report.notes.extend(_failure_hints(model, sample, reference, ot, grad_ctx))
         if cast_note:
             report.notes.append(cast_note)
+        elif dtype == torch.float64 and not constants_note:
+            note = float32_scale_note(report.max_error, rtol, diagnoses, translation_fails)
+            if note:
+                report.notes.append(note)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+FLOAT32_SCALE = (1e-9, 1e-5)  # float32 round-off (eps 1.2e-7) after amplification by a model's depth
+
+
+def _pure_translations(sym, g) -> list:
+    """Indices of the pure translations (Q = I, t ≠ 0) among the elements ``g`` of an E(d) symmetry."""
+    group = getattr(sym, "group", None)
+    if not isinstance(group, Euclidean):
+        return []
+    q, t = group.linear_part(g), group.translation(g)
+    eye = torch.eye(q.shape[-1], dtype=q.dtype, device=q.device)
+    pure = ((q - eye).abs().amax((-2, -1)) == 0) & (t.norm(dim=-1) > 0)
+    return pure.nonzero().flatten().tolist()
+
+
+def float32_scale_note(max_error: float, rtol: float, diagnoses, translation_fails: bool = False) -> str:
+    """A note for a failed float64 check whose error sits at float32 round-off scale
+    (``FLOAT32_SCALE``) while pure translations pass (rounded constants multiply differences
+    of positions, so translations stay exact; a leak of absolute positions fails them): an equivariant model with
+    constants built or hard-coded in float32 (Clebsch–Gordan coefficients, spherical-harmonic
+    normalisations) fails a float64 check just there, whoever cast it. "" otherwise."""
+    low, high = FLOAT32_SCALE
+    if not (max(low, rtol) < max_error <= high):
+        return ""
+    if translation_fails or any("fails only under translations" in d for d in diagnoses):
+        return ""  # a leak of absolute positions, not rounding
+    return (f"the float64 error {max_error:.1e} sits at float32 round-off scale (float32 eps 1.2e-7): constants "
+            f"built in float32? (a module built under the float32 default and cast with .double(), or constants "
+            f"hard-coded with dtype=torch.float32, e.g. Clebsch-Gordan or spherical-harmonic tables); if so the model "
+            f"may be equivariant: build it in float64 (`with gdl.testing.default_dtype(torch.float64): model = MyModel()`) "
+            f"or check it in float32")
 
 
 def _probes(labels) -> list:
@@ -456,6 +498,7 @@ def transformed_samples(model, *inputs, symmetry=None, elements=None, n_random: 
     on g·x vs g·y: declare the target in ``in_type`` to move it too)."""
     from gdl.testing._sample import _make_data
 
+    inputs = adapt_inputs(model, inputs)
     it, ot = declared_types(model, in_type, out_type)
     dtype, device = _model_dtype_device(model, inputs)
     sample = build_sample(model, inputs, it, dtype=dtype, device=device)

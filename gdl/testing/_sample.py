@@ -283,6 +283,29 @@ def _data_keys(data) -> List[str]:
     return list(data.keys()) if callable(getattr(data, "keys", None)) else list(data.keys)
 
 
+def adapt_inputs(model, inputs) -> tuple:
+    """The inputs as the model's adapter names them: a model with a ``sample_from(*inputs)``
+    method (the adapters of ``gdl.testing.adapters``) turns the caller's native sample (a MACE
+    or SchNetPack dict, ``(z, pos, batch)``, ase ``Atoms``) into one dict of named tensors;
+    other models get ``inputs`` unchanged."""
+    convert = getattr(model, "sample_from", None)
+    if callable(convert):
+        return (convert(*inputs),)
+    return tuple(inputs)
+
+
+def _per_node_labels(values, types, names) -> bool:
+    """Node-level arrays without any connectivity: a 1-D integer input (atomic numbers, atom
+    types) as long as the first axis of a typed input with a channel axis (``(z, pos)``)."""
+    lengths = {v.shape[0] for k, v in values.items() if k in types and isinstance(v, torch.Tensor) and v.dim() > 1}
+    for k, v in values.items():
+        if k in types or not isinstance(v, torch.Tensor) or v.dim() != 1 or v.is_floating_point() or v.dtype == torch.bool:
+            continue
+        if v.shape[0] > 1 and v.shape[0] in lengths:
+            return True
+    return False
+
+
 def build_sample(model, inputs, in_type, *, dtype, device) -> Sample:
     """Bind ``inputs`` to the forward's parameters, cast floats to ``dtype`` on ``device``,
     and sort every tensor by level. Raises a clear error when names or sizes do not match.
@@ -333,7 +356,8 @@ def build_sample(model, inputs, in_type, *, dtype, device) -> Sample:
     batch = values.get("batch")
     num_nodes = _infer_num_nodes(values, types, batch)
     index_names = default_index_names(values, num_nodes)
-    if not index_names:
+    has_batch = isinstance(batch, torch.Tensor) and batch.dim() == 1 and not batch.is_floating_point()
+    if not index_names and not has_batch and not _per_node_labels(values, types, names):
         levels = {k: ("tensor" if isinstance(v, torch.Tensor) else "other") for k, v in values.items()}
         first = values[order[0]] if isinstance(values[order[0]], torch.Tensor) else None
         n = first.shape[0] if first is not None and first.dim() > 0 else 0
@@ -345,6 +369,8 @@ def build_sample(model, inputs, in_type, *, dtype, device) -> Sample:
 
     num_graphs = int(batch.max()) + 1 if isinstance(batch, torch.Tensor) and batch.numel() else 1
     accepts_batch = "batch" in names or "batch" in values
+    if not num_nodes:
+        num_nodes = next((v.shape[0] for k, v in values.items() if k in types and v.dim() > 1), 0)
 
     def call(vals, _model=model, _order=order, _kw=keyword):
         if _kw:
@@ -471,6 +497,8 @@ def collate(sample: Sample, stacked: Dict[str, Any], k: int) -> Optional[Dict[st
             out[name] = v if not isinstance(v, torch.Tensor) else v[0]
     if "batch" not in stacked or not isinstance(stacked.get("batch"), torch.Tensor):
         if not sample.accepts_batch:
+            if not sample.index_names:
+                return None  # no connectivity and no batch vector: stacked copies would merge into one graph
             return out  # a single graph per copy, no batch vector: graph-level outputs cannot be split
         out["batch"] = torch.arange(k, device=dev).repeat_interleave(n)
     return out
@@ -481,7 +509,19 @@ def single_copy(stacked: Dict[str, Any], i: int) -> Dict[str, Any]:
 
 
 def output_dict(raw, out_type) -> Dict[str, torch.Tensor]:
-    """The model's return value as {output name: tensor}, in the order of ``out_type``."""
+    """The model's return value as {output name: tensor}, in the order of ``out_type``. An
+    output of shape [B] typed by a field type of dimension 1 (an energy per graph, an
+    invariant scalar per row) gets its channel axis: [B, 1]."""
+    outputs = _named_outputs(raw, out_type)
+    types = output_types(out_type)
+    for name, v in outputs.items():
+        t = types.get(name)
+        if isinstance(v, torch.Tensor) and v.dim() == 1 and isinstance(t, FieldType) and t.dim == 1 and t.axis == -1:
+            outputs[name] = v.unsqueeze(-1)
+    return outputs
+
+
+def _named_outputs(raw, out_type) -> Dict[str, torch.Tensor]:
     if isinstance(out_type, dict):
         names = list(out_type)
         if isinstance(raw, dict):
