@@ -179,7 +179,7 @@ class DictModel(ModelAdapter):
     the key of the molecule index [N] (``batch``, ``_idx_m``); ``ptr``: the key of the
     [B + 1] offsets if any. ``pair_vectors``: keys of per-pair Cartesian vectors (periodic
     shifts, offsets; rotated with the sample). ``energy``: the output key of the energy per
-    graph ([B] or [B, 1]); ``forces_key``: the model's forces key (used when present in the
+    graph ([B] or [B, 1]; ``None``: the model returns the energy tensor itself); ``forces_key``: the model's forces key (used when present in the
     output, else autograd). Other keys pass through under their own names: per-atom arrays
     (first axis N) are relabelled with the atoms, per-pair arrays reordered with the pairs.
     """
@@ -256,6 +256,8 @@ class DictModel(ModelAdapter):
         return self.model(self.native(values), **self.call_kwargs)
 
     def energy_of(self, raw):
+        if self.energy_key is None and isinstance(raw, torch.Tensor):  # the model returns the energy itself (e3nn networks)
+            return raw
         if not isinstance(raw, Mapping) or self.energy_key not in raw:
             got = list(raw) if isinstance(raw, Mapping) else type(raw).__name__
             raise EquivarianceSetupError(f"{type(self.model).__name__}: expected the energy under key {self.energy_key!r}, got {got}")
