@@ -258,7 +258,7 @@ def models_torchmdnet() -> List[tuple]:
     out = []
     torch.manual_seed(0)
     for name, arch in (("TensorNet", "tensornet"), ("equivariant transformer", "equivariant-transformer"), ("graph network", "graph-network")):
-        args = dict(base, model=arch, output_model="EquivariantScalar" if arch != "graph-network" else "Scalar")
+        args = dict(base, model=arch, output_model="Scalar")  # create_model adds the "Equivariant" prefix itself
         model = create_model(args).double()
         out.append((name, (lambda mm: lambda **kw: adapters.torchmd_net(mm, **kw))(model), (z, pos, batch), 1))
     return _dist_version("torchmd-net"), out
