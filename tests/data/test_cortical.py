@@ -15,7 +15,7 @@ def test_read_fsaverage5_left_pial():
     assert face.min() == 0 and face.max() == 10241
     assert mesh_edges(face).shape[1] == 30720  # closed surface: 3F/2 edges
     assert set(maps) == {"sulc", "thick"} and maps["sulc"].shape == (10242,)
-    assert maps["sulc"].std() > 0.1 and (maps["thick"] >= 0).all()
+    assert maps["sulc"].std() > 0.1 and maps["thick"].median() > 1.5  # thickness in mm (the medial wall is ~0)
     assert 100 < (pos.max(0).values - pos.min(0).values).max() < 250  # millimetres: a hemisphere is ~20 cm long
 
 
