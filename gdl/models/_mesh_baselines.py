@@ -48,7 +48,7 @@ class MeshGCN(nn.Module):
     **not** rotation-invariant: a rotated mesh gives rotated inputs). ``num_layers`` GCN layers
     (ReLU between), width ``hidden_channels``, then a per-vertex linear head to ``out_channels``.
     Symmetry: vertex relabelling (equivariant) and translations (invariant); it breaks rotations by
-    design (``breaks=("E(3)",)`` in the tasks). in_type = {pos: points of E(3)}, out_type =
+    design (``breaks=("SE(3)",)`` in the tasks). in_type = {pos: points of E(3)}, out_type =
     ``out_channels`` scalars per vertex.
     """
 
