@@ -19,6 +19,7 @@ Meshes (PyG batch with ``pos`` [V, 3], ``face`` [3, F] → per-vertex outputs [V
 baselines ``MeshGCN`` (GCN on XYZ) and ``InvariantFeatureMLP`` (``invariant_vertex_features``).
 """
 from gdl.models._csl import CSLClassifier
+from gdl.models._gem_cnn import GEMCNN
 from gdl.models._mesh_baselines import InvariantFeatureMLP, MeshGCN
 from gdl.models._mesh_inputs import invariant_vertex_features, read_mesh
 from gdl.models._nbody_egnn import EGNN
@@ -28,5 +29,5 @@ from gdl.models._nbody_models import GNN, SEGNN, TFN, Linear
 __all__ = [
     "EGNN", "TFN", "SEGNN", "GNN", "Linear", "CSLClassifier",
     "NBodyInputs", "read_nbody", "nbody_in_type", "nbody_out_type",
-    "MeshGCN", "InvariantFeatureMLP", "invariant_vertex_features", "read_mesh",
+    "GEMCNN", "MeshGCN", "InvariantFeatureMLP", "invariant_vertex_features", "read_mesh",
 ]
