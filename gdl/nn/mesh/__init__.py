@@ -1,0 +1,15 @@
+"""gdl.nn.mesh: gauge-equivariant layers on triangle meshes (GEM-CNN, de Haan et al. 2021).
+
+Features are SO(2) fields ρ_0 ⊕ … ⊕ ρ_L per vertex (``FieldType`` over ``SO2()``); the
+geometry (log map, transport) is what ``gdl.gauge.MeshGeometry`` writes on a PyG ``Data``.
+See docs/meshes.md for the gauge picture, conventions and measured errors.
+"""
+from gdl.nn.mesh._conv import GaugeEquivariantConv, hat_profile, mesh_geometry_inputs
+from gdl.nn.mesh._kernel_basis import KernelBasis, solve_kernel_basis, solve_self_interaction_basis
+from gdl.nn.mesh._layout import GaugeFieldLayout, as_gauge_type
+
+__all__ = [
+    "GaugeEquivariantConv", "hat_profile", "mesh_geometry_inputs",
+    "KernelBasis", "solve_kernel_basis", "solve_self_interaction_basis",
+    "GaugeFieldLayout", "as_gauge_type",
+]
