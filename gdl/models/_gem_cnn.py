@@ -65,12 +65,15 @@ class GEMCNN(nn.Module):
         nonlinearity: ``"regular"`` (sample ``n_samples`` directions, ReLU, back) or ``"norm"``.
         n_samples: N of the regular nonlinearity (odd, ≥ 2L + 1).
         dropout: before the head's last layer.
+        reference: how the tangent frames are anchored (``surface_geometry``'s ``reference``: ``"neighbour"``,
+            or a fixed direction such as ``(1.0, 0.0, 0.0)``). The output is gauge invariant, so it does not
+            depend on this choice (exactly with ``nonlinearity="norm"``) — a whole-network gauge test.
     """
 
     def __init__(self, out_channels: int, input_features: str = "matrix", hidden_channels: int = 16, max_order: int = 2,
                  num_blocks: int = 2, invariant_channels: int = 32, head_channels: int = 128, max_radius: float = 2.0,
                  n_rings: int = 2, nonlinearity: str = "regular", n_samples: int = 7, dropout: float = 0.0,
-                 descriptor_scales: Sequence[int] = (1, 4, 16, 64)):
+                 descriptor_scales: Sequence[int] = (1, 4, 16, 64), reference="neighbour"):
         super().__init__()
         from gdl.nn import mesh as mesh_nn
 
@@ -82,6 +85,7 @@ class GEMCNN(nn.Module):
             raise ValueError(f"GEMCNN: out_channels, hidden_channels, invariant_channels must be >= 1 and num_blocks >= 0, "
                              f"got {out_channels}, {hidden_channels}, {invariant_channels}, {num_blocks}")
         self.input_features = input_features
+        self.reference = reference
         self.descriptor_scales = tuple(descriptor_scales)
         self.in_type = {"pos": mesh_point_type()}
         self.out_type = mesh_scalar_type(out_channels)
@@ -116,7 +120,7 @@ class GEMCNN(nn.Module):
         """(edge_index, radius ÷ mean edge length of its mesh, log-map angle, transport) of a mesh batch."""
         from gdl.gauge import surface_geometry
 
-        geo = surface_geometry(mesh.pos, mesh.face, mesh.edge_index)
+        geo = surface_geometry(mesh.pos, mesh.face, mesh.edge_index, reference=self.reference)
         edge_index = geo["edge_index"]
         radius = geo["neighbour_radius"]
         per_mesh = scatter_mean(radius, mesh.batch[edge_index[1]], mesh.num_graphs)
