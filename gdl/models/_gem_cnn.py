@@ -1,7 +1,8 @@
 """GEMCNN: the gauge-equivariant mesh CNN of de Haan et al. (ICLR 2021) for per-vertex tasks, on ``gdl.nn.mesh``.
 
-    inputs (ρ_0 / ρ_1 / ρ_2 fields per vertex) → GaugeEquivariantConv → nonlinearity
-      → num_blocks × [conv → nonlinearity → conv, + residual, → nonlinearity]   (hidden type C(ρ0⊕…⊕ρL))
+    inputs (ρ_0 / ρ_1 / ρ_2 fields per vertex)
+      → num_blocks × GaugeResNetBlock [conv → σ → conv, + residual, → σ]   (hidden type C(ρ0⊕…⊕ρL);
+                                       the first block's residual is a gauge-equivariant linear map)
       → GaugeEquivariantConv to C' ρ_0 → per-vertex MLP (the paper's 1×1 convolutions) → out_channels
 
 Geometry: computed in the forward pass from ``pos`` and ``face`` by ``gdl.gauge.surface_geometry``
@@ -21,7 +22,7 @@ Symmetry: the convolutions, the nonlinearity and the residual additions are gaug
 head reads only ρ0 fields, so the output is gauge invariant; with ``"matrix"`` or ``"descriptors"``
 inputs it is invariant to rotations and translations of the mesh (SE(3)) by construction. With the
 regular nonlinearity (``nonlinearity="regular"``, N samples) gauge equivariance is approximate (its
-error falls with N; see docs/meshes.md); ``"norm"`` is exact. Rigid-motion invariance does not depend
+error falls with N; see docs/meshes.md); ``"norm"`` and ``"gated"`` are exact. Rigid-motion invariance does not depend
 on it (the frames move with the mesh). in_type = {pos: points of E(3)}; out_type = ``out_channels``
 scalars per vertex.
 """
@@ -57,12 +58,12 @@ class GEMCNN(nn.Module):
         input_features: ``"matrix"``, ``"descriptors"`` or ``"xyz"``.
         hidden_channels: C, multiplicity of each ρ_m in the hidden type C(ρ0⊕…⊕ρL).
         max_order: L (2).
-        num_blocks: residual blocks after the first convolution.
+        num_blocks: residual blocks (``gdl.nn.mesh.GaugeResNetBlock``, ≥ 1).
         invariant_channels: C' ρ0 fields after the last convolution.
         head_channels: width of the per-vertex MLP head (0: a single linear layer).
         max_radius: the convolutions' fixed radial scale, in mean edge lengths.
         n_rings: radial hat functions per convolution.
-        nonlinearity: ``"regular"`` (sample ``n_samples`` directions, ReLU, back) or ``"norm"``.
+        nonlinearity: ``"regular"`` (sample ``n_samples`` directions, ReLU, back), ``"norm"`` or ``"gated"``.
         n_samples: N of the regular nonlinearity (odd, ≥ 2L + 1).
         dropout: before the head's last layer.
         reference: how the tangent frames are anchored (``surface_geometry``'s ``reference``: ``"neighbour"``,
@@ -79,10 +80,10 @@ class GEMCNN(nn.Module):
 
         if input_features not in INPUT_FEATURES:
             raise ValueError(f"GEMCNN: input_features must be one of {INPUT_FEATURES}, got {input_features!r}")
-        if nonlinearity not in ("regular", "norm"):
-            raise ValueError(f"GEMCNN: nonlinearity must be 'regular' or 'norm', got {nonlinearity!r}")
-        if out_channels < 1 or hidden_channels < 1 or invariant_channels < 1 or num_blocks < 0:
-            raise ValueError(f"GEMCNN: out_channels, hidden_channels, invariant_channels must be >= 1 and num_blocks >= 0, "
+        if nonlinearity not in ("regular", "norm", "gated"):
+            raise ValueError(f"GEMCNN: nonlinearity must be 'regular', 'norm' or 'gated', got {nonlinearity!r}")
+        if out_channels < 1 or hidden_channels < 1 or invariant_channels < 1 or num_blocks < 1:
+            raise ValueError(f"GEMCNN: out_channels, hidden_channels, invariant_channels and num_blocks must be >= 1, "
                              f"got {out_channels}, {hidden_channels}, {invariant_channels}, {num_blocks}")
         self.input_features = input_features
         self.reference = reference
@@ -97,18 +98,9 @@ class GEMCNN(nn.Module):
             in_type = "3x0"
         hidden = _hidden_type(hidden_channels, max_order)
         conv = dict(max_radius=max_radius, n_rings=n_rings)
-
-        def activation():
-            if nonlinearity == "regular":
-                return mesh_nn.RegularNonlinearity(hidden, n_samples=n_samples)
-            return mesh_nn.NormNonlinearity(hidden)
-
-        self.first = mesh_nn.GaugeEquivariantConv(in_type, hidden, **conv)
-        self.first_activation = activation()
-        self.blocks = nn.ModuleList()
-        for _ in range(num_blocks):
-            self.blocks.append(nn.ModuleList([mesh_nn.GaugeEquivariantConv(hidden, hidden, **conv), activation(),
-                                              mesh_nn.GaugeEquivariantConv(hidden, hidden, **conv), activation()]))
+        block = dict(conv, nonlinearity=nonlinearity, n_samples=n_samples)
+        self.blocks = nn.ModuleList([mesh_nn.GaugeResNetBlock(in_type, hidden, **block)])
+        self.blocks.extend(mesh_nn.GaugeResNetBlock(hidden, hidden, **block) for _ in range(num_blocks - 1))
         self.last = mesh_nn.GaugeEquivariantConv(hidden, f"{invariant_channels}x0", **conv)
         if head_channels:
             self.head = nn.Sequential(nn.ReLU(), nn.Linear(invariant_channels, head_channels), nn.ReLU(),
@@ -141,7 +133,7 @@ class GEMCNN(nn.Module):
         geo, graph = self.geometry(mesh)
         dtype = self.head[-1].weight.dtype
         graph = (graph[0],) + tuple(t.to(dtype) for t in graph[1:])
-        h = self.first_activation(self.first(self.inputs(mesh, geo).to(dtype), *graph))
-        for conv1, act1, conv2, act2 in self.blocks:
-            h = act2(h + conv2(act1(conv1(h, *graph)), *graph))
+        h = self.inputs(mesh, geo).to(dtype)
+        for block in self.blocks:
+            h = block(h, *graph)
         return self.head(self.last(h, *graph))
