@@ -15,7 +15,7 @@ Charged N-body (PyG batch with ``pos``, ``vel``, ``charges``, ``edge_index`` →
 Circular skip-link graphs: ``CSLClassifier`` (GIN with or without random-walk encodings).
 
 Meshes (PyG batch with ``pos`` [V, 3], ``face`` [3, F] → per-vertex outputs [V, C]): ``GEMCNN``
-(gauge-equivariant mesh CNN on ``gdl.nn.mesh``; invariant matrix-feature or XYZ input), and the
+(gauge-equivariant mesh CNN on ``gdl.nn.mesh``; invariant-descriptor or XYZ input), and the
 baselines ``MeshGCN`` (GCN on XYZ) and ``InvariantFeatureMLP`` (``invariant_vertex_features``).
 """
 from gdl.models._csl import CSLClassifier

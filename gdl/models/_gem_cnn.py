@@ -13,14 +13,13 @@ convolutions' fixed radial scale ``max_radius`` is in that unit.
 
 Inputs (``input_features``):
 
-- ``"matrix"``: ``gdl.nn.mesh.local_matrix_features`` — neighbour offsets and normals in the local
-  frame as ρ0/ρ1/ρ2 fields: invariant to rotations and translations, gauge equivariant;
-- ``"descriptors"``: ``invariant_vertex_features`` as ρ0 fields (SE(3)-invariant scalars);
+- ``"descriptors"``: ``invariant_vertex_features`` as ρ0 fields (SE(3)-invariant scalars: multi-scale
+  normal displacements, Gaussian curvature, relative area);
 - ``"xyz"``: centred positions as 3 ρ0 (the paper's input): **not** rotation invariant.
 
 Symmetry: the convolutions, the nonlinearity and the residual additions are gauge equivariant and the
-head reads only ρ0 fields, so the output is gauge invariant; with ``"matrix"`` or ``"descriptors"``
-inputs it is invariant to rotations and translations of the mesh (SE(3)) by construction. With the
+head reads only ρ0 fields, so the output is gauge invariant; with ``"descriptors"`` inputs it is
+invariant to rotations and translations of the mesh (SE(3)) by construction. With the
 regular nonlinearity (``nonlinearity="regular"``, N samples) gauge equivariance is approximate (its
 error falls with N; see docs/meshes.md); ``"norm"`` and ``"gated"`` are exact. Rigid-motion invariance does not depend
 on it (the frames move with the mesh). in_type = {pos: points of E(3)}; out_type = ``out_channels``
@@ -43,7 +42,7 @@ from gdl.models._mesh_inputs import (
 
 __all__ = ["GEMCNN"]
 
-INPUT_FEATURES = ("matrix", "descriptors", "xyz")
+INPUT_FEATURES = ("descriptors", "xyz")
 
 
 def _hidden_type(channels: int, max_order: int) -> str:
@@ -55,7 +54,7 @@ class GEMCNN(nn.Module):
 
     Args:
         out_channels: outputs per vertex (template vertices for correspondence, 1 for regression).
-        input_features: ``"matrix"``, ``"descriptors"`` or ``"xyz"``.
+        input_features: ``"descriptors"`` or ``"xyz"``.
         hidden_channels: C, multiplicity of each ρ_m in the hidden type C(ρ0⊕…⊕ρL).
         max_order: L (2).
         num_blocks: residual blocks (``gdl.nn.mesh.GaugeResNetBlock``, ≥ 1).
@@ -71,7 +70,7 @@ class GEMCNN(nn.Module):
             depend on this choice (exactly with ``nonlinearity="norm"``) — a whole-network gauge test.
     """
 
-    def __init__(self, out_channels: int, input_features: str = "matrix", hidden_channels: int = 16, max_order: int = 2,
+    def __init__(self, out_channels: int, input_features: str = "descriptors", hidden_channels: int = 16, max_order: int = 2,
                  num_blocks: int = 2, invariant_channels: int = 32, head_channels: int = 128, max_radius: float = 2.0,
                  n_rings: int = 2, nonlinearity: str = "regular", n_samples: int = 7, dropout: float = 0.0,
                  descriptor_scales: Sequence[int] = (1, 4, 16, 64), reference="neighbour"):
@@ -90,9 +89,7 @@ class GEMCNN(nn.Module):
         self.descriptor_scales = tuple(descriptor_scales)
         self.in_type = {"pos": mesh_point_type()}
         self.out_type = mesh_scalar_type(out_channels)
-        if input_features == "matrix":
-            in_type = mesh_nn.matrix_feature_type()
-        elif input_features == "descriptors":
+        if input_features == "descriptors":
             in_type = f"{2 * len(set(self.descriptor_scales)) + 2}x0"
         else:
             in_type = "3x0"
@@ -117,23 +114,20 @@ class GEMCNN(nn.Module):
         radius = geo["neighbour_radius"]
         per_mesh = scatter_mean(radius, mesh.batch[edge_index[1]], mesh.num_graphs)
         unit = per_mesh[mesh.batch[edge_index[1]]].clamp_min(torch.finfo(radius.dtype).tiny)
-        return geo, (edge_index, radius / unit, geo["neighbour_angle"], geo["transport"])
+        return (edge_index, radius / unit, geo["neighbour_angle"], geo["transport"])
 
-    def inputs(self, mesh, geo) -> torch.Tensor:
-        if self.input_features == "matrix":
-            from gdl.nn.mesh import local_matrix_features
-
-            return local_matrix_features(mesh.pos, geo)
+    def inputs(self, mesh) -> torch.Tensor:
+        """The input fields: invariant descriptors (ρ0) or centred positions (3 ρ0)."""
         if self.input_features == "descriptors":
             return invariant_vertex_features(mesh, self.descriptor_scales)
         return mesh.pos - scatter_mean(mesh.pos, mesh.batch, mesh.num_graphs)[mesh.batch]
 
     def forward(self, data) -> torch.Tensor:
         mesh = read_mesh(data, type(self).__name__)
-        geo, graph = self.geometry(mesh)
+        graph = self.geometry(mesh)
         dtype = self.head[-1].weight.dtype
         graph = (graph[0],) + tuple(t.to(dtype) for t in graph[1:])
-        h = self.inputs(mesh, geo).to(dtype)
+        h = self.inputs(mesh).to(dtype)
         for block in self.blocks:
             h = block(h, *graph)
         return self.head(self.last(h, *graph))

@@ -46,10 +46,10 @@ def cortical_datasets(root=None, test: str = "rotated-right", surface: str = "pi
 
 
 def _gem(**options):
-    """gdl.models.GEMCNN(out_channels=1, input_features='matrix', **model_options)."""
+    """gdl.models.GEMCNN(out_channels=1, input_features='descriptors', **model_options)."""
     from gdl.models import GEMCNN
 
-    return GEMCNN(out_channels=1, input_features="matrix", **options)
+    return GEMCNN(out_channels=1, input_features="descriptors", **options)
 
 
 def _gcn(hidden_channels: int = 64, num_layers: int = 4, dropout: float = 0.0):
@@ -93,7 +93,7 @@ CORTICAL = register_task(Task(
     description="fsaverage5 pial surface: regress sulcal depth, train left, test (rotated) right; R²",
     datasets=cortical_datasets,
     models={
-        "gem": ModelSpec(_gem, lr=1e-2, description="GEM-CNN on rotation-invariant matrix features"),
+        "gem": ModelSpec(_gem, lr=5e-3, description="GEM-CNN on rotation-invariant descriptors (rho0 inputs)"),
         "gcn-xyz": ModelSpec(_gcn, lr=1e-3, breaks=("SE(3)",), description="isotropic GCN on centred XYZ"),
         "mlp-invariant": ModelSpec(_mlp, lr=1e-3, description="per-vertex MLP on invariant descriptors"),
     },

@@ -120,9 +120,9 @@ SYNTH_FAUST = register_task(Task(
     description="SynthFAUST dense correspondence (FAUST protocol, generated meshes, random rigid motions); accuracy",
     datasets=synth_faust_datasets,
     models={
-        "gem": ModelSpec(_gem("matrix"), lr=1e-2,
-                         description="GEM-CNN on rotation-invariant matrix features (invariant to SE(3) by construction)"),
-        "gem-xyz": ModelSpec(_gem("xyz"), lr=1e-2, breaks=("SE(3)",),
+        "gem": ModelSpec(_gem("descriptors"), lr=5e-3,
+                         description="GEM-CNN on rotation-invariant descriptors as rho0 inputs (invariant to SE(3) by construction)"),
+        "gem-xyz": ModelSpec(_gem("xyz"), lr=5e-3, breaks=("SE(3)",),
                              description="GEM-CNN on XYZ as 3ρ0 (the paper's input; not rotation invariant)"),
         "gcn-xyz": ModelSpec(_gcn, lr=1e-3, breaks=("SE(3)",),
                              description="isotropic GCN on centred XYZ (GEM-CNN Table 2's 'Graph CNN, XYZ' row)"),
