@@ -1,6 +1,6 @@
 """SynthFAUST correspondence: an invariant network keeps its accuracy on rotated meshes, an XYZ network does not.
 
-    python examples/train_synth_faust.py --model gem --epochs 40            # GEM-CNN on matrix features
+    python examples/train_synth_faust.py --model gem --epochs 40            # GEM-CNN on invariant descriptors
     python examples/train_synth_faust.py --model gcn-xyz --aligned-train    # XYZ baseline trained on aligned meshes
     python examples/train_synth_faust.py --model mlp-invariant
 
