@@ -1,6 +1,6 @@
 """GEMCNN: the gauge-equivariant mesh CNN of de Haan et al. (ICLR 2021) for per-vertex tasks, on ``gdl.nn.mesh``.
 
-    inputs (ρ_0 / ρ_1 / ρ_2 fields per vertex)
+    inputs (ρ_0 fields per vertex)
       → num_blocks × GaugeResNetBlock [conv → σ → conv, + residual, → σ]   (hidden type C(ρ0⊕…⊕ρL);
                                        the first block's residual is a gauge-equivariant linear map)
       → GaugeEquivariantConv to C' ρ_0 → per-vertex MLP (the paper's 1×1 convolutions) → out_channels
@@ -21,7 +21,8 @@ Symmetry: the convolutions, the nonlinearity and the residual additions are gaug
 head reads only ρ0 fields, so the output is gauge invariant; with ``"descriptors"`` inputs it is
 invariant to rotations and translations of the mesh (SE(3)) by construction. With the
 regular nonlinearity (``nonlinearity="regular"``, N samples) gauge equivariance is approximate (its
-error falls with N; see docs/meshes.md); ``"norm"`` and ``"gated"`` are exact. Rigid-motion invariance does not depend
+error falls with N; see docs/meshes.md); ``"norm"`` and ``"gated"`` are exact. Rigid-motion invariance
+does not depend
 on it (the frames move with the mesh). in_type = {pos: points of E(3)}; out_type = ``out_channels``
 scalars per vertex.
 """
