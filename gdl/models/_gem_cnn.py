@@ -21,9 +21,8 @@ Symmetry: the convolutions, the nonlinearity and the residual additions are gaug
 head reads only ρ0 fields, so the output is gauge invariant; with ``"descriptors"`` inputs it is
 invariant to rotations and translations of the mesh (SE(3)) by construction. With the
 regular nonlinearity (``nonlinearity="regular"``, N samples) gauge equivariance is approximate (its
-error falls with N; see docs/meshes.md); ``"norm"`` and ``"gated"`` are exact. Rigid-motion invariance
-does not depend
-on it (the frames move with the mesh). in_type = {pos: points of E(3)}; out_type = ``out_channels``
+error falls with N; see docs/meshes.md); ``"norm"`` and ``"gated"`` are exact. Rigid-motion
+invariance does not depend on it (the frames move with the mesh). in_type = {pos: points of E(3)}; out_type = ``out_channels``
 scalars per vertex.
 """
 from __future__ import annotations
