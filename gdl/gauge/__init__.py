@@ -15,6 +15,7 @@ from gdl.gauge._connection import log_map, rotate_tangent_vectors, transport_ang
 from gdl.gauge._curvature import angle_deficit, corner_angles, fan_holonomy
 from gdl.gauge._frames import first_neighbour_reference, least_aligned_axis, rotate_frames, tangent_frames
 from gdl.gauge._geometry import surface_geometry
+from gdl.gauge._pooling import farthest_point_sampling, pooling_geometry, radius_graph_geometry
 from gdl.gauge._mesh import FALLBACK_NORMAL, boundary_vertices, face_edges, face_normals, unit_normals, vertex_normals
 from gdl.gauge._transform import GaugeTransform
 
@@ -24,6 +25,7 @@ __all__ = [
     "tangent_frames", "first_neighbour_reference", "least_aligned_axis", "rotate_frames",
     "log_map", "transport_angles", "rotate_tangent_vectors",
     "angle_deficit", "corner_angles", "fan_holonomy",
+    "farthest_point_sampling", "pooling_geometry", "radius_graph_geometry",
 ]
 
 
