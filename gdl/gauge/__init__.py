@@ -18,6 +18,7 @@ from gdl.gauge._curvature import (angle_deficit, connection_curvature, corner_an
 from gdl.gauge._frames import first_neighbour_reference, least_aligned_axis, rotate_frames, tangent_frames
 from gdl.gauge._geometry import surface_geometry
 from gdl.gauge._pooling import farthest_point_sampling, pooling_geometry, radius_graph_geometry
+from gdl.gauge._laplacian import cotangent_laplacian
 from gdl.gauge._mesh import FALLBACK_NORMAL, boundary_vertices, face_edges, face_normals, unit_normals, vertex_normals
 from gdl.gauge._transform import GaugeTransform
 from gdl.gauge._validation import MeshReport, MeshValidationError, validate_mesh
@@ -29,7 +30,7 @@ __all__ = [
     "log_map", "transport_angles", "rotate_tangent_vectors",
     "angle_deficit", "corner_angles", "fan_holonomy", "gaussian_curvature", "connection_curvature", "vertex_areas",
     "cached_surface_geometry", "clear_geometry_cache", "geometry_cache_stats",
-    "validate_mesh", "MeshValidationError", "MeshReport",
+    "cotangent_laplacian", "validate_mesh", "MeshValidationError", "MeshReport",
     "farthest_point_sampling", "pooling_geometry", "radius_graph_geometry",
 ]
 
