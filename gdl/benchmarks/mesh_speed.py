@@ -8,10 +8,11 @@ One step = forward + backward of one convolution, 16 channels of ρ0⊕ρ1⊕ρ2
 vertices, edges from the faces, both directions; the reference also gets the self-loops it
 expects), float32, ``torch.set_num_threads(1)``. Loss = Σ y·g for a fixed random g.
 
-Each (implementation, size) runs in a fresh subprocess: peak memory = the growth of the
-process's peak RSS (``resource.getrusage``) over the first step, measured from the RSS just
-before it (inputs and geometry already built); time = median of ``--repeats`` further steps.
-Runs alternate gdl / reference per size so they share the machine's load.
+Time: one subprocess per size runs gdl and the reference interleaved step by step (order
+alternating per repeat, after one warm-up step each), so both see the same machine load;
+median and min of ``--repeats`` steps. Peak memory: a fresh subprocess per (implementation,
+size), the growth of the process's peak RSS (``resource.getrusage``) over its first step,
+from the RSS just before it (inputs and geometry already built).
 
 The reference is imported at run time from a checkout of
 Qualcomm-AI-research/gauge-equivariant-mesh-cnn given by ``--reference`` (never part of gdl):
@@ -68,10 +69,8 @@ def _load_reference(path: str):
     return sys.modules["gem_cnn.nn.gem_conv"].GemConv
 
 
-def _worker(impl: str, vertices: int, repeats: int, reference: str, channels: int) -> dict:
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    mesh = icosphere_geometry(vertices)
+def _setup(impl: str, mesh, reference: str, channels: int):
+    """A closure running one step (forward + backward) of ``impl`` on ``mesh``."""
     n = mesh.num_nodes
     edge_length = float(mesh.neighbour_radius.mean())
     if impl == "gdl":
@@ -81,7 +80,7 @@ def _worker(impl: str, vertices: int, repeats: int, reference: str, channels: in
         conv = GaugeEquivariantConv(ftype, ftype, max_radius=1.5 * edge_length, n_rings=2)
         x = torch.randn(n, 5 * channels, requires_grad=True)
 
-        def step():
+        def forward():
             return conv(x, mesh)
     else:
         GemConv = _load_reference(reference)
@@ -99,26 +98,47 @@ def _worker(impl: str, vertices: int, repeats: int, reference: str, channels: in
         receiver_first = ei.flip(0)  # GemConv: flow target_to_source, edge_index[0] receives
         x = torch.randn(n, channels, 5, requires_grad=True)
 
-        def step():
+        def forward():
             return conv(x, receiver_first, precomp, None)
 
-    probe = torch.randn_like(step().detach())
+    probe = torch.randn_like(forward().detach())
 
     def run():
         conv.zero_grad(set_to_none=True)
         x.grad = None
-        (step() * probe).sum().backward()
+        (forward() * probe).sum().backward()
 
-    before = _rss_mb()
-    run()
-    peak = _peak_mb() - before
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+    return run
+
+
+def _worker(mode: str, vertices: int, repeats: int, reference: str, channels: int) -> dict:
+    """``mode`` = ``memory-gdl`` / ``memory-reference`` (peak RSS growth over the first step of
+    a fresh process) or ``time`` (gdl and the reference interleaved, step by step, so both see
+    the same load; the order alternates per repeat)."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    mesh = icosphere_geometry(vertices)
+    out = {"vertices": mesh.num_nodes, "edges": int(mesh.edge_index.shape[1])}
+    if mode.startswith("memory-"):
+        run = _setup(mode[len("memory-"):], mesh, reference, channels)
+        before = _rss_mb()
         run()
-        times.append(time.perf_counter() - t0)
-    return {"impl": impl, "vertices": n, "edges": int(mesh.edge_index.shape[1]), "median_ms": 1e3 * statistics.median(times),
-            "min_ms": 1e3 * min(times), "peak_mb": peak}
+        out["peak_mb"] = _peak_mb() - before
+        return out
+    impls = ["gdl"] + (["reference"] if reference else [])
+    runs = {impl: _setup(impl, mesh, reference, channels) for impl in impls}
+    for run in runs.values():
+        run()  # warm-up
+    times = {impl: [] for impl in impls}
+    for k in range(repeats):
+        for impl in (impls if k % 2 == 0 else impls[::-1]):
+            t0 = time.perf_counter()
+            runs[impl]()
+            times[impl].append(time.perf_counter() - t0)
+    for impl in impls:
+        out[f"{impl}_median_ms"] = 1e3 * statistics.median(times[impl])
+        out[f"{impl}_min_ms"] = 1e3 * min(times[impl])
+    return out
 
 
 def main(argv=None):
@@ -133,32 +153,35 @@ def main(argv=None):
     if args.worker:
         print(json.dumps(_worker(args.worker, sizes[0], args.repeats, args.reference, args.channels)))
         return
-    impls = ["gdl"] + (["reference"] if args.reference else [])
-    rows = []
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+    def worker(mode, size):
+        cmd = [sys.executable, "-m", "gdl.benchmarks.mesh_speed", "--worker", mode, "--sizes", str(size),
+               "--repeats", str(args.repeats), "--channels", str(args.channels)]
+        if args.reference:
+            cmd += ["--reference", args.reference]
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if out.returncode:
+            raise RuntimeError(f"mesh_speed worker {mode} {size} failed:\n{out.stderr[-2000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    rows = []
     for size in sizes:
-        for impl in impls:
-            cmd = [sys.executable, "-m", "gdl.benchmarks.mesh_speed", "--worker", impl, "--sizes", str(size),
-                   "--repeats", str(args.repeats), "--channels", str(args.channels)]
-            if args.reference:
-                cmd += ["--reference", args.reference]
-            out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-            if out.returncode:
-                raise RuntimeError(f"mesh_speed worker {impl} {size} failed:\n{out.stderr[-2000:]}")
-            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            r = rows[-1]
-            print(f"{r['impl']:>9} V={r['vertices']:>6} E={r['edges']:>7}  {r['median_ms']:9.1f} ms (min {r['min_ms']:.1f})"
-                  f"  peak +{r['peak_mb']:.0f} MB", flush=True)
-    print("\n| vertices | edges | gdl ms | reference ms | speed-up | gdl peak MB | reference peak MB |")
+        row = worker("time", size)
+        for impl in ["gdl"] + (["reference"] if args.reference else []):
+            row[f"{impl}_peak_mb"] = worker(f"memory-{impl}", size)["peak_mb"]
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print("\n| vertices | edges | gdl ms (min) | reference ms (min) | speed-up (medians) | gdl peak MB | reference peak MB |")
     print("|---|---|---|---|---|---|---|")
-    for size in sizes:
-        g = next(r for r in rows if r["vertices"] == size and r["impl"] == "gdl")
-        ref = next((r for r in rows if r["vertices"] == size and r["impl"] == "reference"), None)
-        if ref:
-            print(f"| {size} | {g['edges']} | {g['median_ms']:.0f} | {ref['median_ms']:.0f} | {ref['median_ms'] / g['median_ms']:.1f}× "
-                  f"| {g['peak_mb']:.0f} | {ref['peak_mb']:.0f} |")
+    for r in rows:
+        if args.reference:
+            print(f"| {r['vertices']} | {r['edges']} | {r['gdl_median_ms']:.0f} ({r['gdl_min_ms']:.0f}) | "
+                  f"{r['reference_median_ms']:.0f} ({r['reference_min_ms']:.0f}) | "
+                  f"{r['reference_median_ms'] / r['gdl_median_ms']:.1f}× | {r['gdl_peak_mb']:.0f} | {r['reference_peak_mb']:.0f} |")
         else:
-            print(f"| {size} | {g['edges']} | {g['median_ms']:.0f} | – | – | {g['peak_mb']:.0f} | – |")
+            print(f"| {r['vertices']} | {r['edges']} | {r['gdl_median_ms']:.0f} ({r['gdl_min_ms']:.0f}) | – | – | "
+                  f"{r['gdl_peak_mb']:.0f} | – |")
 
 
 if __name__ == "__main__":
