@@ -9,11 +9,14 @@ from gdl.nn.mesh._blocks import GaugeLinear, GaugeResNetBlock
 from gdl.nn.mesh._conv import GaugeEquivariantConv, hat_profile, mesh_geometry_inputs
 from gdl.nn.mesh._kernel_basis import KernelBasis, solve_kernel_basis, solve_self_interaction_basis
 from gdl.nn.mesh._layout import GaugeFieldLayout, as_gauge_type
+from gdl.nn.mesh._features import heat_kernel_signature, local_matrix_features, matrix_feature_type
+from gdl.nn.mesh._pooling import GaugePooling, GaugeUnpooling
 from gdl.nn.mesh._nonlinearities import GatedNonlinearity, NormNonlinearity, RegularNonlinearity
 
 __all__ = [
     "GaugeEquivariantConv", "GaugeLinear", "GaugeResNetBlock",
-    "NormNonlinearity", "GatedNonlinearity", "RegularNonlinearity",
+    "NormNonlinearity", "GatedNonlinearity", "RegularNonlinearity", "GaugePooling", "GaugeUnpooling",
+    "local_matrix_features", "matrix_feature_type", "heat_kernel_signature",
     "hat_profile", "mesh_geometry_inputs",
     "KernelBasis", "solve_kernel_basis", "solve_self_interaction_basis",
     "GaugeFieldLayout", "as_gauge_type",

@@ -25,9 +25,10 @@ rigid motions of the mesh whenever the geometry is (frames from the "neighbour" 
 **Fused computation.** Every solved kernel satisfies K_b(φ) = ρ_out(φ) K_b(0) ρ_in(−φ), so
 the message is ρ_out(φ) W(r) ρ_in(α − φ) x_j with W(r) = Σ_ring h_ring(r) W_ring. Per edge:
 gather x_j, rotate it by (α − φ) (cos/sin of multiples, one multiply-add per frequency),
-one matmul per ring with the weight scaled by the ring's hat value, rotate by φ, scatter.
-No [edges × rings × channels × (2L+1)] intermediate is built; edge tensors are at most
-[edges × channels]. Backward recomputes the rotated inputs instead of storing them.
+one matmul per ring with the weight scaled by the ring's hat value, rotate by φ, scatter —
+in chunks of ``EDGE_CHUNK`` edges, so no [edges × rings × channels × (2L+1)] intermediate is
+built and edge temporaries are [chunk × channels] (in cache). Backward recomputes the
+rotated inputs chunk by chunk instead of storing them.
 
 **Inputs.** ``conv(x, data)`` with ``data`` a PyG ``Data`` carrying ``edge_index``,
 ``neighbour_radius``, ``neighbour_angle`` and ``transport`` (``gdl.gauge.MeshGeometry``), or
@@ -204,9 +205,8 @@ class GaugeEquivariantConv(nn.Module):
             k_out = torch.arange(lout.max_freq + 1, dtype=x.dtype, device=x.device)
             beta = (transport - angle)[:, None] * k_in
             phi = angle[:, None] * k_out
-            messages = _fused_messages(xg, src, lin, lout, self.ring_weights(), profile,
-                                       torch.cos(beta), torch.sin(beta), torch.cos(phi), torch.sin(phi))
-            y = y.index_add(0, dst, messages)
+            y = _fused_messages(xg, src, dst, n, lin, lout, self.ring_weights(), profile,
+                                torch.cos(beta), torch.sin(beta), torch.cos(phi), torch.sin(phi))
             if self.aggregation == "mean":
                 degree = torch.zeros(n, dtype=x.dtype, device=x.device).index_add_(0, dst, torch.ones_like(radius))
                 y = y / degree.clamp_min(1)[:, None]
@@ -221,46 +221,57 @@ class GaugeEquivariantConv(nn.Module):
                 f"n_rings={self.n_rings}, self_interaction={self.self_interaction}, aggregation={self.aggregation!r}")
 
 
-def _fused_messages(xg, src, lin, lout, weights, profile, cos_in, sin_in, cos_out, sin_out):
-    """ρ_out(φ_e) Σ_ring h_ring(r_e) W_ring ρ_in(α_e − φ_e) x_src(e): [E, out dim]."""
-    return _FusedMessages.apply(xg, weights, src, profile, cos_in, sin_in, cos_out, sin_out, lin, lout)
+def _fused_messages(xg, src, dst, num_nodes, lin, lout, weights, profile, cos_in, sin_in, cos_out, sin_out):
+    """Σ_{e → i} ρ_out(φ_e) Σ_ring h_ring(r_e) W_ring ρ_in(α_e − φ_e) x_src(e): [N, out dim]."""
+    return _FusedMessages.apply(xg, weights, src, dst, num_nodes, profile, cos_in, sin_in, cos_out, sin_out, lin, lout)
+
+
+#: edges per chunk of the fused kernel: its temporaries ([chunk × channels]) stay in cache
+EDGE_CHUNK = 4096
 
 
 class _FusedMessages(torch.autograd.Function):
-    """Forward and backward of ``_fused_messages`` with edge tensors of [E, channels] only:
-    the rotated inputs u_e = ρ_in(α − φ) x_j are recomputed in backward, not stored."""
+    """Forward and backward of ``_fused_messages``, in chunks of ``EDGE_CHUNK`` edges, each
+    chunk scattered into the [N, out dim] result at once: edge temporaries are
+    [chunk × channels], and the rotated inputs u_e = ρ_in(α − φ) x_j are recomputed in
+    backward instead of stored. Returns the aggregated sum [N, out dim] (not per edge)."""
 
     @staticmethod
-    def forward(ctx, xg, weights, src, profile, cos_in, sin_in, cos_out, sin_out, lin, lout):
-        u = lin.rotate_grouped(xg[src], cos_in, sin_in)
-        t = None
-        for ring in range(weights.shape[0]):
-            part = (u @ weights[ring].transpose(0, 1)).mul_(profile[:, ring : ring + 1])
-            t = part if t is None else t.add_(part)
-        del u
-        ctx.save_for_backward(xg, weights, src, profile, cos_in, sin_in, cos_out, sin_out)
+    def forward(ctx, xg, weights, src, dst, num_nodes, profile, cos_in, sin_in, cos_out, sin_out, lin, lout):
+        y = xg.new_zeros(num_nodes, lout.dim)
+        wt = weights.transpose(1, 2)
+        for s in range(0, src.shape[0], EDGE_CHUNK):
+            e = slice(s, s + EDGE_CHUNK)
+            u = lin.rotate_grouped(xg[src[e]], cos_in[e], sin_in[e])
+            prof = profile[e]
+            t = torch.mm(u, wt[0]).mul_(prof[:, 0:1])
+            for ring in range(1, weights.shape[0]):
+                t.addcmul_(torch.mm(u, wt[ring]), prof[:, ring : ring + 1])
+            y.index_add_(0, dst[e], lout.rotate_grouped(t, cos_out[e], sin_out[e]))
+        ctx.save_for_backward(xg, weights, src, dst, profile, cos_in, sin_in, cos_out, sin_out)
         ctx.layouts = (lin, lout)
-        return lout.rotate_grouped(t, cos_out, sin_out)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        xg, weights, src, profile, cos_in, sin_in, cos_out, sin_out = ctx.saved_tensors
+        xg, weights, src, dst, profile, cos_in, sin_in, cos_out, sin_out = ctx.saved_tensors
         lin, lout = ctx.layouts
-        grad_t = lout.rotate_grouped(grad, cos_out, -sin_out)  # ρ_out(−φ) g
-        grad_x = grad_w = None
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        u = lin.rotate_grouped(xg[src], cos_in, sin_in) if need_w else None
-        grad_u = None
-        if need_w:
-            grad_w = torch.empty_like(weights)
-        for ring in range(weights.shape[0]):
-            scaled = grad_t * profile[:, ring : ring + 1]
-            if need_w:
-                grad_w[ring] = scaled.transpose(0, 1) @ u
+        grad_x = torch.zeros_like(xg) if need_x else None
+        grad_w = torch.zeros_like(weights) if need_w else None
+        grad = grad.contiguous()
+        for s in range(0, src.shape[0], EDGE_CHUNK):
+            e = slice(s, s + EDGE_CHUNK)
+            grad_t = lout.rotate_grouped(grad[dst[e]], cos_out[e], -sin_out[e])  # ρ_out(−φ) g
+            prof = profile[e]
+            u = lin.rotate_grouped(xg[src[e]], cos_in[e], sin_in[e]) if need_w else None
+            grad_u = None
+            for ring in range(weights.shape[0]):
+                scaled = grad_t * prof[:, ring : ring + 1]
+                if need_w:
+                    grad_w[ring].addmm_(scaled.transpose(0, 1), u)
+                if need_x:
+                    grad_u = torch.mm(scaled, weights[ring]) if grad_u is None else grad_u.addmm_(scaled, weights[ring])
             if need_x:
-                part = scaled @ weights[ring]
-                grad_u = part if grad_u is None else grad_u.add_(part)
-            del scaled
-        if need_x:
-            grad_x = torch.zeros_like(xg).index_add_(0, src, lin.rotate_grouped(grad_u, cos_in, -sin_in))
-        return grad_x, grad_w, None, None, None, None, None, None, None, None
+                grad_x.index_add_(0, src[e], lin.rotate_grouped(grad_u, cos_in[e], -sin_in[e]))
+        return grad_x, grad_w, None, None, None, None, None, None, None, None, None, None

@@ -99,17 +99,22 @@ class GaugeFieldLayout:
         return x if self.is_grouped else x.index_select(-1, self.from_grouped.to(x.device))
 
     def rotate_grouped(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        """ρ(ψ_e) x_e in the grouped layout, with ``cos``/``sin`` [E, L+1] = cos/sin(m ψ_e)."""
-        parts = []
-        for m in range(self.max_freq + 1):
+        """ρ(ψ_e) x_e in the grouped layout, with ``cos``/``sin`` [E, L+1] = cos/sin(m ψ_e)
+        (written block by block into one output: no concatenation)."""
+        out = torch.empty_like(x)
+        c0 = self.counts[0]
+        if c0:
+            out[:, :c0] = x[:, :c0]
+        for m in range(1, self.max_freq + 1):
             c = self.counts[m]
             if c == 0:
                 continue
             o = self.offsets[m]
-            if m == 0:
-                parts.append(x[:, o : o + c])
-                continue
             a, b = x[:, o : o + c], x[:, o + c : o + 2 * c]
+            out_a, out_b = out[:, o : o + c], out[:, o + c : o + 2 * c]
             cm, sm = cos[:, m : m + 1], sin[:, m : m + 1]
-            parts.append(torch.cat([cm * a - sm * b, sm * a + cm * b], 1))
-        return torch.cat(parts, 1) if len(parts) > 1 else parts[0]
+            torch.mul(a, cm, out=out_a)
+            out_a.addcmul_(b, sm, value=-1)
+            torch.mul(a, sm, out=out_b)
+            out_b.addcmul_(b, cm)
+        return out

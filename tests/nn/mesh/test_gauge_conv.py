@@ -188,3 +188,15 @@ def test_bad_input_is_refused_by_name():
         GaugeEquivariantConv("1x0", "1x0", max_radius=1.0, aggregation="max")
     with pytest.raises(ValueError, match="SO\\(2\\)"):
         GaugeEquivariantConv(FieldType.irreps(__import__("gdl.groups", fromlist=["SO3"]).SO3(), "1x0e"), "1x0", max_radius=1.0)
+
+
+def test_the_checker_feeds_a_mesh_data_by_name():
+    """check_equivariance(layer, data) with data.x and the MeshGeometry attributes."""
+    torch.manual_seed(0)
+    data = _mesh()
+    conv = GaugeEquivariantConv("4x0+2x1+1x2", "2x0+2x1", max_radius=0.6).double()
+    data.x = torch.randn(data.num_nodes, 10, dtype=torch.float64)
+    report = check_equivariance(conv, data)
+    assert report.passed and report.symmetries == ["gauge", "node permutation"]
+    assert torch.equal(conv(data.x, data), conv(data.x, data.edge_index, data.neighbour_radius, data.neighbour_angle,
+                                                data.transport))

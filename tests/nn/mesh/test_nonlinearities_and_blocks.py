@@ -14,7 +14,7 @@ def _gauge_error(layer, x, seed=0):
     h = GaugeTransform.random(SO2(), x.shape[0], torch.Generator().manual_seed(seed), dtype=torch.float64)
     out = layer(x)
     moved = layer(h.transform_field(x, layer.in_type))
-    return float((moved - h.transform_field(out, layer.out_type)).abs().max() / out.abs().max())
+    return float(((moved - h.transform_field(out, layer.out_type)).abs().max() / out.abs().max()).detach())
 
 
 @pytest.mark.parametrize("layer", [NormNonlinearity("2x0+1x1+2x2+1x3"), GatedNonlinearity("2x0+1x1+2x2"),
