@@ -24,7 +24,7 @@ from gdl.train import get_task
 from gdl.train.tasks.synth_faust import correspondence_errors, synth_faust_split
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument("--model", default="gem", choices=["gem", "gem-xyz", "gcn-xyz", "mlp-invariant"])
+parser.add_argument("--model", default="gem", choices=["gem", "gem-matrix", "gem-xyz", "gcn-xyz", "mlp-invariant"])
 parser.add_argument("--subdivisions", type=int, default=3, help="template icosphere level: 3 → 642 vertices")
 parser.add_argument("--epochs", type=int, default=40)
 parser.add_argument("--lr", type=float, default=None, help="default: the task's learning rate for the model")

@@ -13,13 +13,15 @@ convolutions' fixed radial scale ``max_radius`` is in that unit.
 
 Inputs (``input_features``):
 
+- ``"matrix"``: ``gdl.nn.mesh.local_matrix_features`` (9ρ0 ⊕ 6ρ1 ⊕ 3ρ2: neighbour offsets and normals in
+  the local frame; offsets divided by each mesh's mean edge length): SE(3)-invariant, gauge equivariant;
 - ``"descriptors"``: ``invariant_vertex_features`` as ρ0 fields (SE(3)-invariant scalars: multi-scale
   normal displacements, Gaussian curvature, relative area);
 - ``"xyz"``: centred positions as 3 ρ0 (the paper's input): **not** rotation invariant.
 
 Symmetry: the convolutions, the nonlinearity and the residual additions are gauge equivariant and the
-head reads only ρ0 fields, so the output is gauge invariant; with ``"descriptors"`` inputs it is
-invariant to rotations and translations of the mesh (SE(3)) by construction. With the
+head reads only ρ0 fields, so the output is gauge invariant; with ``"matrix"`` or ``"descriptors"``
+inputs it is invariant to rotations and translations of the mesh (SE(3)) by construction. With the
 regular nonlinearity (``nonlinearity="regular"``, N samples) gauge equivariance is approximate (its
 error falls with N; see docs/meshes.md); ``"norm"`` and ``"gated"`` are exact. Rigid-motion
 invariance does not depend on it (the frames move with the mesh). in_type = {pos: points of E(3)}; out_type = ``out_channels``
@@ -42,7 +44,7 @@ from gdl.models._mesh_inputs import (
 
 __all__ = ["GEMCNN"]
 
-INPUT_FEATURES = ("descriptors", "xyz")
+INPUT_FEATURES = ("matrix", "descriptors", "xyz")
 
 
 def _hidden_type(channels: int, max_order: int) -> str:
@@ -54,7 +56,7 @@ class GEMCNN(nn.Module):
 
     Args:
         out_channels: outputs per vertex (template vertices for correspondence, 1 for regression).
-        input_features: ``"descriptors"`` or ``"xyz"``.
+        input_features: ``"matrix"``, ``"descriptors"`` (the default; the benchmarked one) or ``"xyz"``.
         hidden_channels: C, multiplicity of each ρ_m in the hidden type C(ρ0⊕…⊕ρL).
         max_order: L (2).
         num_blocks: residual blocks (``gdl.nn.mesh.GaugeResNetBlock``, ≥ 1).
@@ -89,7 +91,9 @@ class GEMCNN(nn.Module):
         self.descriptor_scales = tuple(descriptor_scales)
         self.in_type = {"pos": mesh_point_type()}
         self.out_type = mesh_scalar_type(out_channels)
-        if input_features == "descriptors":
+        if input_features == "matrix":
+            in_type = mesh_nn.matrix_feature_type()
+        elif input_features == "descriptors":
             in_type = f"{2 * len(set(self.descriptor_scales)) + 2}x0"
         else:
             in_type = "3x0"
@@ -106,7 +110,8 @@ class GEMCNN(nn.Module):
             self.head = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(invariant_channels, out_channels))
 
     def geometry(self, mesh):
-        """(edge_index, radius ÷ mean edge length of its mesh, log-map angle, transport) of a mesh batch."""
+        """The geometry dict of ``surface_geometry`` (plus ``unit``, the mean edge length of each edge's mesh) and
+        (edge_index, radius ÷ unit, log-map angle, transport) of a mesh batch."""
         from gdl.gauge import surface_geometry
 
         geo = surface_geometry(mesh.pos, mesh.face, mesh.edge_index, reference=self.reference)
@@ -114,20 +119,29 @@ class GEMCNN(nn.Module):
         radius = geo["neighbour_radius"]
         per_mesh = scatter_mean(radius, mesh.batch[edge_index[1]], mesh.num_graphs)
         unit = per_mesh[mesh.batch[edge_index[1]]].clamp_min(torch.finfo(radius.dtype).tiny)
-        return (edge_index, radius / unit, geo["neighbour_angle"], geo["transport"])
+        geo["unit"] = unit
+        return geo, (edge_index, radius / unit, geo["neighbour_angle"], geo["transport"])
 
-    def inputs(self, mesh) -> torch.Tensor:
-        """The input fields: invariant descriptors (ρ0) or centred positions (3 ρ0)."""
+    def inputs(self, mesh, geo) -> torch.Tensor:
+        """The input fields: matrix features, invariant descriptors (ρ0) or centred positions (3 ρ0)."""
+        if self.input_features == "matrix":
+            from gdl.nn.mesh import local_matrix_features
+
+            scale = torch.zeros(mesh.pos.shape[0], dtype=geo["unit"].dtype, device=mesh.pos.device).index_copy_(
+                0, geo["edge_index"][1], geo["unit"])  # each mesh's mean edge length, per vertex
+            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+            return local_matrix_features(mesh.pos / scale[:, None].to(mesh.pos.dtype), geo["normal"], geo["frame_x"],
+                                         geo["frame_y"], geo["edge_index"], scale=1.0)
         if self.input_features == "descriptors":
             return invariant_vertex_features(mesh, self.descriptor_scales)
         return mesh.pos - scatter_mean(mesh.pos, mesh.batch, mesh.num_graphs)[mesh.batch]
 
     def forward(self, data) -> torch.Tensor:
         mesh = read_mesh(data, type(self).__name__)
-        graph = self.geometry(mesh)
+        geo, graph = self.geometry(mesh)
         dtype = self.head[-1].weight.dtype
         graph = (graph[0],) + tuple(t.to(dtype) for t in graph[1:])
-        h = self.inputs(mesh).to(dtype)
+        h = self.inputs(mesh, geo).to(dtype)
         for block in self.blocks:
             h = block(h, *graph)
         return self.head(self.last(h, *graph))

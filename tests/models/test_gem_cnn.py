@@ -19,7 +19,7 @@ def small(input_features, **options):
                   head_channels=8, **options)
 
 
-@pytest.mark.parametrize("input_features", ["descriptors"])
+@pytest.mark.parametrize("input_features", ["matrix", "descriptors"])
 def test_invariant_inputs_make_the_network_se3_invariant(input_features):
     with default_dtype(torch.float64):
         model = small(input_features, nonlinearity="norm")
@@ -62,3 +62,14 @@ def test_bad_options():
         GEMCNN(3, input_features="shot")
     with pytest.raises(ValueError, match="nonlinearity must be"):
         GEMCNN(3, nonlinearity="tanh")
+
+
+def test_matrix_input_is_gauge_independent_and_per_mesh():
+    with default_dtype(torch.float64):
+        data = mesh()
+        outputs = [small("matrix", nonlinearity="norm", reference=r)(data) for r in ("neighbour", (0.0, 1.0, 0.0))]
+        assert (outputs[0] - outputs[1]).abs().max() <= 1e-10 * outputs[0].abs().max()
+        model = small("matrix", nonlinearity="norm")
+        first, second = mesh(0), mesh(1, subdivisions=1)
+        second.pos = 3.0 * second.pos
+        assert torch.allclose(model(Batch.from_data_list([first, second])), torch.cat([model(first), model(second)]), atol=1e-12)

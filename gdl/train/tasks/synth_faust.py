@@ -122,6 +122,8 @@ SYNTH_FAUST = register_task(Task(
     models={
         "gem": ModelSpec(_gem("descriptors"), lr=5e-3,
                          description="GEM-CNN on rotation-invariant descriptors as rho0 inputs (invariant to SE(3) by construction)"),
+        "gem-matrix": ModelSpec(_gem("matrix"), lr=5e-3,
+                                description="GEM-CNN on local matrix features (9ρ0+6ρ1+3ρ2; invariant to SE(3))"),
         "gem-xyz": ModelSpec(_gem("xyz"), lr=5e-3, breaks=("SE(3)",),
                              description="GEM-CNN on XYZ as 3ρ0 (the paper's input; not rotation invariant)"),
         "gcn-xyz": ModelSpec(_gcn, lr=1e-3, breaks=("SE(3)",),
