@@ -75,7 +75,7 @@ def test_resume_after_a_finished_run_extends_it(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "nbdy"], "unknown task 'nbdy' (did you mean 'nbody'?); valid tasks: csl, "),
+    (["train", "nbdy"], "unknown task 'nbdy' (did you mean 'nbody'?); valid tasks: cortical, csl, "),
     (["train", "nbody", "--model", "egn"], "valid models: egnn, segnn, tfn, gnn, linear"),
     (["train", "tiny", "--set", "optimizer.lrr=1"], "unknown config key 'optimizer.lrr'"),
     (["train", "tiny", "--set", "model_options.hiden=3"], "unknown key 'hiden'"),

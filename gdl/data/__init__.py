@@ -11,10 +11,18 @@ from gdl.data.csl import CSL, CSL_SKIPS, circular_skip_link_graph
 from gdl.data.nbody import NBodyCharged, baseline_errors, generate_nbody_split
 from gdl.data.splits import stratified_folds
 from gdl.data.transforms import Center, LaplacianEigenPE, RandomWalkPE
+from gdl.data.meshes import TemplateGeodesics, icosphere, sphere_triangulation
+from gdl.data.synth_faust import SynthFAUST, SynthFAUSTConfig, synth_faust_sample, synth_faust_template
+from gdl.data.ply import PlyError, read_ply, write_ply
+from gdl.data.faust import FAUST
+from gdl.data.cortical import CorticalSurface, read_fsaverage5
 
 __all__ = [
     "gdl_home", "cache_folder", "DatasetCacheError", "DatasetCacheWarning", "HookKeyError",
     "NBodyCharged", "generate_nbody_split", "baseline_errors", "ChargedParticlesConfig", "simulate_charged_particles",
     "CSL", "CSL_SKIPS", "circular_skip_link_graph", "stratified_folds",
     "RandomWalkPE", "LaplacianEigenPE", "Center",
+    "icosphere", "sphere_triangulation", "TemplateGeodesics",
+    "SynthFAUST", "SynthFAUSTConfig", "synth_faust_sample", "synth_faust_template",
+    "PlyError", "read_ply", "write_ply", "FAUST", "CorticalSurface", "read_fsaverage5",
 ]

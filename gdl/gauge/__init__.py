@@ -11,19 +11,27 @@ the geometry. Imports only ``gdl.groups`` (and torch / PyG).
 >>> from gdl.gauge import MeshGeometry, GaugeTransform
 >>> from gdl.groups import SO2
 """
+from gdl.gauge._cache import cached_surface_geometry, clear_geometry_cache, geometry_cache_stats
 from gdl.gauge._connection import log_map, rotate_tangent_vectors, transport_angles
-from gdl.gauge._curvature import angle_deficit, corner_angles, fan_holonomy
+from gdl.gauge._curvature import (angle_deficit, connection_curvature, corner_angles, fan_holonomy, gaussian_curvature,
+                                  vertex_areas)
 from gdl.gauge._frames import first_neighbour_reference, least_aligned_axis, rotate_frames, tangent_frames
 from gdl.gauge._geometry import surface_geometry
+from gdl.gauge._pooling import farthest_point_sampling, pooling_geometry, radius_graph_geometry
+from gdl.gauge._laplacian import cotangent_laplacian
 from gdl.gauge._mesh import FALLBACK_NORMAL, boundary_vertices, face_edges, face_normals, unit_normals, vertex_normals
 from gdl.gauge._transform import GaugeTransform
+from gdl.gauge._validation import MeshReport, MeshValidationError, validate_mesh
 
 __all__ = [
     "MeshGeometry", "surface_geometry", "GaugeTransform",
     "vertex_normals", "face_normals", "unit_normals", "face_edges", "boundary_vertices", "FALLBACK_NORMAL",
     "tangent_frames", "first_neighbour_reference", "least_aligned_axis", "rotate_frames",
     "log_map", "transport_angles", "rotate_tangent_vectors",
-    "angle_deficit", "corner_angles", "fan_holonomy",
+    "angle_deficit", "corner_angles", "fan_holonomy", "gaussian_curvature", "connection_curvature", "vertex_areas",
+    "cached_surface_geometry", "clear_geometry_cache", "geometry_cache_stats",
+    "cotangent_laplacian", "validate_mesh", "MeshValidationError", "MeshReport",
+    "farthest_point_sampling", "pooling_geometry", "radius_graph_geometry",
 ]
 
 

@@ -57,3 +57,27 @@ def fan_holonomy(pos: torch.Tensor, face: torch.Tensor, normal: torch.Tensor, fr
     used = torch.zeros(n, dtype=torch.bool, device=pos.device)
     used[corner] = True
     return torch.where(closed & used, wrap_angle(total), torch.zeros_like(total))
+
+
+def vertex_areas(pos: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+    """Barycentric area A_i = Σ_{f ∋ i} area_f / 3 per vertex [V] (0 for a vertex in no face)."""
+    tri = pos[face]
+    area = torch.linalg.cross(tri[1] - tri[0], tri[2] - tri[0], dim=-1).norm(dim=-1) / 2
+    return torch.zeros(pos.shape[0], dtype=pos.dtype, device=pos.device).index_add_(0, face.flatten(), area.repeat(3) / 3)
+
+
+def gaussian_curvature(pos: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+    """Pointwise discrete Gaussian curvature K_i = κ_i / A_i (angle deficit over barycentric
+    area) [V]; 0 where A_i = 0. On a sphere of radius R it approaches 1/R², on a cylinder 0."""
+    kappa = angle_deficit(pos, face)
+    area = vertex_areas(pos, face)
+    return torch.where(area > 0, kappa / torch.where(area > 0, area, torch.ones_like(area)), torch.zeros_like(area))
+
+
+def connection_curvature(pos: torch.Tensor, face: torch.Tensor, normal: torch.Tensor, frame_x: torch.Tensor,
+                         frame_y: torch.Tensor) -> torch.Tensor:
+    """The connection's curvature density: fan holonomy over the fan's area (3 A_i) [V]; it
+    approaches the Gaussian curvature K (0 on boundaries and where A_i = 0)."""
+    hol = fan_holonomy(pos, face, normal, frame_x, frame_y)
+    fan = 3 * vertex_areas(pos, face)
+    return torch.where(fan > 0, hol / torch.where(fan > 0, fan, torch.ones_like(fan)), torch.zeros_like(fan))

@@ -31,7 +31,8 @@ Reference = Union[str, torch.Tensor, Tuple[float, float, float]]
 
 def surface_geometry(pos: torch.Tensor, face: torch.Tensor, edge_index: Optional[torch.Tensor] = None, *,
                      reference: Reference = "neighbour", normal: Optional[torch.Tensor] = None,
-                     curvature: bool = False, dtype: Optional[torch.dtype] = None) -> Dict[str, torch.Tensor]:
+                     curvature: bool = False, dtype: Optional[torch.dtype] = None,
+                     geometry: str = "extrinsic") -> Dict[str, torch.Tensor]:
     """The table of ``MeshGeometry`` as a dict of tensors (plus ``edge_index``).
 
     ``face``: [3, F]; ``edge_index``: [2, E] (default: the faces' edges, both directions,
@@ -40,7 +41,12 @@ def surface_geometry(pos: torch.Tensor, face: torch.Tensor, edge_index: Optional
     [V, 3] (e.g. ``(1, 0, 0)``; where it is parallel to the normal the frame falls back to the
     least-aligned axis, never NaN). ``normal``: given unit normals [V, 3] instead of the
     area-weighted ones. Computed in float64, returned in ``dtype`` (default: ``pos.dtype``).
+    ``geometry``: ``"extrinsic"`` (chord log map, Rodrigues transport; default) or
+    ``"intrinsic"`` (geodesic log map and vector-heat transport from potpourri3d,
+    ``gdl.gauge._intrinsic``; same frames and conventions).
     """
+    if geometry not in ("extrinsic", "intrinsic"):
+        raise ValueError(f"surface_geometry: geometry is 'extrinsic' or 'intrinsic', got {geometry!r}")
     who = "surface_geometry"
     pos = check_positions(pos, who)
     out_dtype = dtype or pos.dtype
@@ -63,7 +69,13 @@ def surface_geometry(pos: torch.Tensor, face: torch.Tensor, edge_index: Optional
     else:
         ref = torch.as_tensor(reference, dtype=torch.float64, device=p.device)
     ex, ey = tangent_frames(n, ref)
-    radius, angle = log_map(p, edge_index, ex, ey)
+    if geometry == "intrinsic":
+        from gdl.gauge._intrinsic import intrinsic_log_map_and_transport
+
+        radius, angle, transport = intrinsic_log_map_and_transport(p, face, edge_index, n, ex, ey)
+    else:
+        radius, angle = log_map(p, edge_index, ex, ey)
+        transport = transport_angles(p, edge_index, n, ex, ey)
     geo = {
         "edge_index": edge_index,
         "normal": n,
@@ -72,7 +84,7 @@ def surface_geometry(pos: torch.Tensor, face: torch.Tensor, edge_index: Optional
         "frame_y": ey,
         "neighbour_radius": radius,
         "neighbour_angle": angle,
-        "transport": transport_angles(p, edge_index, n, ex, ey),
+        "transport": transport,
     }
     if curvature:
         geo["angle_deficit"] = angle_deficit(p, face)

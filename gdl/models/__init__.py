@@ -13,8 +13,15 @@ Charged N-body (PyG batch with ``pos``, ``vel``, ``charges``, ``edge_index`` →
 - ``read_nbody`` (checked batch fields), ``nbody_in_type`` / ``nbody_out_type`` (declared types).
 
 Circular skip-link graphs: ``CSLClassifier`` (GIN with or without random-walk encodings).
+
+Meshes (PyG batch with ``pos`` [V, 3], ``face`` [3, F] → per-vertex outputs [V, C]): ``GEMCNN``
+(gauge-equivariant mesh CNN on ``gdl.nn.mesh``; invariant-descriptor or XYZ input), and the
+baselines ``MeshGCN`` (GCN on XYZ) and ``InvariantFeatureMLP`` (``invariant_vertex_features``).
 """
 from gdl.models._csl import CSLClassifier
+from gdl.models._gem_cnn import GEMCNN
+from gdl.models._mesh_baselines import InvariantFeatureMLP, MeshGCN
+from gdl.models._mesh_inputs import invariant_vertex_features, read_mesh
 from gdl.models._nbody_egnn import EGNN
 from gdl.models._nbody_inputs import NBodyInputs, nbody_in_type, nbody_out_type, read_nbody
 from gdl.models._nbody_models import GNN, SEGNN, TFN, Linear
@@ -22,4 +29,5 @@ from gdl.models._nbody_models import GNN, SEGNN, TFN, Linear
 __all__ = [
     "EGNN", "TFN", "SEGNN", "GNN", "Linear", "CSLClassifier",
     "NBodyInputs", "read_nbody", "nbody_in_type", "nbody_out_type",
+    "GEMCNN", "MeshGCN", "InvariantFeatureMLP", "invariant_vertex_features", "read_mesh",
 ]

@@ -1,7 +1,9 @@
-"""Built-in tasks; importing this package registers them (``nbody``, ``csl``).
+"""Built-in tasks; importing this package registers them (``nbody``, ``csl``, ``synth_faust``, ``cortical``).
 
 Each task module imports its dataset and models lazily (when a run builds them), so listing
 tasks stays fast.
 """
 from gdl.train.tasks import nbody  # noqa: F401
 from gdl.train.tasks import csl  # noqa: F401
+from gdl.train.tasks import synth_faust  # noqa: F401
+from gdl.train.tasks import cortical  # noqa: F401
