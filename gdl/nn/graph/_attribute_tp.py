@@ -71,13 +71,8 @@ class AttributeTensorProduct(nn.Module):
         in_group = {b: g for g, blocks in enumerate(in_blocks) for b in blocks}
         out_group = {b: g for g, blocks in enumerate(out_blocks) for b in blocks}
 
-        # X_ρ1[z, i, u] = x[z, gather]: channels of equal irreps side by side, components first.
-        in1_slices = self.irreps_in1.slices()
-        for g, (ir, blocks) in enumerate(zip(in_irreps, in_blocks)):
-            index = [in1_slices[b].start + u * ir.dim + i for i in range(ir.dim)
-                     for b in blocks for u in range(self.irreps_in1[b].mul)]
-            self.register_buffer(f"gather_{g}", torch.tensor(index, dtype=torch.long), persistent=False)
-
+        # X_ρ1[z, i, u]: the blocks of x with irrep ρ1 side by side along u (views when ρ1 has one block).
+        self.in_blocks = in_blocks
         # The pairs q = (ρ1, attribute block, ρ3) that some path uses, in a fixed order.
         pairs = sorted({(in_group[ins.i_in1], ins.i_in2, out_group[ins.i_out]) for ins in tp.instructions})
         self.pairs = pairs
@@ -126,9 +121,9 @@ class AttributeTensorProduct(nn.Module):
                 row += in_channels[pairs[q][0]]
             self.register_buffer(f"weight_index_{g3}", index.remainder(self.weight_numel + 1), persistent=False)
             self.register_buffer(f"weight_scale_{g3}", scale.to(dtype), persistent=False)
-        # Output assembly: block b of irreps_out is columns [w0, w0 + mul) of ρ3's result.
-        self.out_pieces: List[Tuple[int, int, int]] = [(out_group[b], out_offset[b], mul)
-                                                       for b, (mul, _) in enumerate(self.irreps_out)]
+        # Output assembly: block b of irreps_out is the (b's position in ρ3)-th split of ρ3's result.
+        self.out_blocks = out_blocks
+        self.out_position = {b: (g, blocks.index(b)) for g, blocks in enumerate(out_blocks) for b in blocks}
 
     def group_weights(self, weight: torch.Tensor) -> List[torch.Tensor]:
         """W_ρ3 [Σ_q U_q, W_ρ3] per output irrep: the e3nn weights of every path into ρ3, α_p folded in."""
@@ -140,23 +135,28 @@ class AttributeTensorProduct(nn.Module):
         num = x.shape[0]
         weights = self.group_weights(weight)
         coefficients = torch.mm(attr, self.cg).split(self.m_sizes, dim=1)  # M per ρ1: [Z, (q, k, i)]
+        x_blocks = x.split([mul * ir.dim for mul, ir in self.irreps_in1], dim=1)
         pieces: List[torch.Tensor] = [x.new_zeros(0)] * len(self.pairs)  # T_q [Z, K, U]
         for g, ir in enumerate(self.in_irreps):
             if not self.pairs_of_in[g]:
                 continue
-            xg = x.index_select(1, getattr(self, f"gather_{g}")).view(num, ir.dim, self.in_channels[g])
+            views = [x_blocks[b].view(num, self.irreps_in1[b].mul, ir.dim).transpose(1, 2) for b in self.in_blocks[g]]
+            xg = torch.cat(views, dim=2) if len(views) > 1 else views[0]  # [Z, I, U]
             m = coefficients[g].view(num, sum(self.rows_of_in[g]), ir.dim)  # [Z, Σ_q K, I]
-            t = torch.bmm(m, xg)  # [Z, Σ_q K, U]
+            t = m * xg if ir.dim == 1 else torch.bmm(m, xg)  # [Z, Σ_q K, U] (l1 = 0: an outer product)
             for q, part in zip(self.pairs_of_in[g], t.split(self.rows_of_in[g], dim=1)):
                 pieces[q] = part
-        results = []
+        results: List[List[torch.Tensor]] = []
         for g3, ir in enumerate(self.out_irreps):
             qs = self.pairs_of_out[g3]
+            muls = [self.irreps_out[b].mul for b in self.out_blocks[g3]]
             if not qs:
-                results.append(x.new_zeros(num, self.out_channels[g3], ir.dim))
+                results.append([x.new_zeros(num, mul * ir.dim) for mul in muls])
                 continue
             t = torch.cat([pieces[q] for q in qs], dim=2) if len(qs) > 1 else pieces[qs[0]]
-            y = torch.mm(t.reshape(num * ir.dim, weights[g3].shape[0]), weights[g3]).view(num, ir.dim, self.out_channels[g3])
-            results.append(y.transpose(1, 2))  # [Z, W, K]: e3nn's (w, k) layout
-        outs = [results[g3][:, w0:w0 + mul].reshape(num, mul * self.out_irreps[g3].dim) for g3, w0, mul in self.out_pieces]
+            y = torch.mm(t.reshape(num * ir.dim, weights[g3].shape[0]), weights[g3]).view(num, ir.dim, -1)
+            y = y.transpose(1, 2)  # [Z, W, K]: e3nn's (w, k) layout
+            parts = y.split(muls, dim=1) if len(muls) > 1 else [y]
+            results.append([part.reshape(num, mul * ir.dim) for part, mul in zip(parts, muls)])
+        outs = [results[g3][position] for g3, position in (self.out_position[b] for b in range(len(self.irreps_out)))]
         return torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]

@@ -48,7 +48,6 @@ class EdgeWeightTensorProduct(nn.Module):
         self.blocks: List[int] = sorted({p[0] for p in pairs})
         attr_slices = self.irreps_in2.slices()
         columns, self.m_sizes = [], []
-        self.pair_columns: Dict[Tuple[int, int, int], Tuple[int, int]] = {}  # pair → (start, stop) within T_b
         for b in self.blocks:
             size = 0
             l1 = self.irreps_in1[b].ir.l
@@ -60,37 +59,44 @@ class EdgeWeightTensorProduct(nn.Module):
                 block = torch.zeros(self.irreps_in2.dim, w3j.shape[0], w3j.shape[2], dtype=torch.float64)
                 block[attr_slices[b2]] = w3j.permute(1, 0, 2)  # [J, I, K]
                 columns.append(block)
-                self.pair_columns[pair] = (size, size + w3j.shape[2])
                 size += w3j.shape[2]
             self.m_sizes.append(size)
         # cg[j, (b, i, (q, k))]: per block, the coefficients laid out [I, Σ_q K] row-major.
         cg = torch.cat([torch.cat([c for c, p in zip(columns, pairs) if p[0] == b], 2).reshape(self.irreps_in2.dim, -1)
                         for b in self.blocks], 1)
         self.register_buffer("cg", cg.to(dtype), persistent=False)
-        # Paths: (block position, column range in T_b, weight slice, α, output block).
-        self.paths: List[Tuple[int, int, int, int, int, float, int]] = []
-        offset = 0
+        self.in_dims = [mul * ir.dim for mul, ir in self.irreps_in1]
+        self.m_sizes_flat = [self.irreps_in1[b].ir.dim * s for b, s in zip(self.blocks, self.m_sizes)]
+        # Per input block, the widths K of its pairs (T_b's column splits) and each pair's split number.
+        self.pair_widths: List[List[int]] = []
+        split_of: Dict[Tuple[int, int, int], int] = {}
+        for b in self.blocks:
+            own = [p for p in pairs if p[0] == b]
+            self.pair_widths.append([2 * p[2] + 1 for p in own])
+            split_of.update({p: n for n, p in enumerate(own)})
+        # Paths, in e3nn's weight order: (block position, pair split, α, output block); weight slice = mul_1.
+        self.paths: List[Tuple[int, int, float, int]] = []
+        self.path_muls: List[int] = []
         for ins in tp.instructions:
-            mul = self.irreps_in1[ins.i_in1].mul
-            start, stop = self.pair_columns[(ins.i_in1, ins.i_in2, self.irreps_out[ins.i_out].ir.l)]
-            self.paths.append((self.blocks.index(ins.i_in1), start, stop, offset, offset + mul,
-                               float(ins.path_weight), ins.i_out))
-            offset += mul
+            pair = (ins.i_in1, ins.i_in2, self.irreps_out[ins.i_out].ir.l)
+            self.paths.append((self.blocks.index(ins.i_in1), split_of[pair], float(ins.path_weight), ins.i_out))
+            self.path_muls.append(self.irreps_in1[ins.i_in1].mul)
 
     def forward(self, x: torch.Tensor, attr: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         num = x.shape[0]
-        coefficients = torch.mm(attr, self.cg).split([self.irreps_in1[b].ir.dim * s
-                                                      for b, s in zip(self.blocks, self.m_sizes)], dim=1)
-        slices = self.irreps_in1.slices()
-        products = []  # T_b [Z, U, Σ_q K]
-        for b, m, size in zip(self.blocks, coefficients, self.m_sizes):
+        coefficients = torch.mm(attr, self.cg).split(self.m_sizes_flat, dim=1)
+        x_blocks = x.split(self.in_dims, dim=1)
+        weights = weight.split(self.path_muls, dim=1)
+        columns = []  # per input block: T_b [Z, U, Σ_q K] split into its pairs
+        for b, m, size, widths in zip(self.blocks, coefficients, self.m_sizes, self.pair_widths):
             mul, ir = self.irreps_in1[b]
-            xb = x[:, slices[b]].reshape(num, mul, ir.dim)
-            products.append(torch.bmm(xb, m.view(num, ir.dim, size)))
+            xb = x_blocks[b].view(num, mul, ir.dim)
+            m = m.view(num, ir.dim, size)
+            t = xb * m if ir.dim == 1 else torch.bmm(xb, m)  # l1 = 0: an outer product
+            columns.append(t.split(widths, dim=2) if len(widths) > 1 else [t])
         outs: List[List[torch.Tensor]] = [[] for _ in self.irreps_out]
-        for position, start, stop, w0, w1, alpha, i_out in self.paths:
-            w = weight[:, w0:w1] * alpha
-            outs[i_out].append(products[position][:, :, start:stop] * w.unsqueeze(2))
+        for (position, pair, alpha, i_out), w in zip(self.paths, weights):
+            outs[i_out].append(columns[position][pair] * (w * alpha).unsqueeze(2))
         blocks = []
         for (mul, ir), parts in zip(self.irreps_out, outs):
             if not parts:
