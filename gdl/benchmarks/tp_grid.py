@@ -14,7 +14,9 @@ Cx0e + Cx1o + … up to ``l_max`` (1, 2, 3), attributes/filters Y⁰ + Y¹ + …
 
 Both modules get the same inputs and weights. Per point and per measure (forward; forward +
 backward of a random cotangent into the inputs and the weights) the two are timed alternately
-(A, B, B, A, …) for ``--repeats`` rounds after a warm-up, and the table reports the ratio of
+(A, B, B, A, …) for ``--repeats`` rounds after a warm-up, on the CPU-time clock of the calling
+thread (``--clock thread``, default: on a machine shared with other jobs it counts this thread's
+work only, not the time it waits for a core; ``--clock wall`` for perf_counter), and the table reports the ratio of
 the medians gdl / e3nn (< 1: gdl faster) with e3nn's median in ms. cuequivariance-torch (the
 optional ``bench-cue`` extra) adds a column where it is installed ('uvw' only: its
 ``ChannelWiseTensorProduct``/``FullyConnectedTensorProduct`` with the same irreps, its own weights).
@@ -91,10 +93,14 @@ def cue_product(channels: int, lmax: int, lmax_attr: int) -> Optional[Callable]:
     return module
 
 
+CLOCKS = {"thread": time.thread_time, "wall": time.perf_counter}
+_clock = CLOCKS["thread"]
+
+
 def _timer(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
+    start = _clock()
     fn()
-    return time.perf_counter() - start
+    return _clock() - start
 
 
 def measure_point(mode: str, channels: int, lmax: int, lmax_attr: int, edges: int, repeats: int,
@@ -193,12 +199,19 @@ def main(argv=None) -> int:
     parser.add_argument("--edges", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="thread",
+                        help="thread: CPU time of the calling thread (robust on a shared machine; needs --threads 1); "
+                             "wall: perf_counter")
     parser.add_argument("--no-cue", action="store_true", help="skip cuequivariance even if installed")
     parser.add_argument("--json", default=None, help="also write the raw results here")
     parser.add_argument("--write-docs", action="store_true", help="replace the table in docs/layers.md")
     parser.add_argument("--docs", default=os.path.join(os.path.dirname(__file__), "..", "..", "docs", "layers.md"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    global _clock
+    if args.clock == "thread" and args.threads != 1:
+        parser.error("--clock thread measures one thread's CPU time: use it with --threads 1 (or --clock wall)")
+    _clock = CLOCKS[args.clock]
     results = []
     for mode in args.modes:
         for c, l, la in grid_points(args.quick, args.channels, args.lmax, args.lmax_attr):

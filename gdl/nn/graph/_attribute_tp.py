@@ -154,7 +154,7 @@ class AttributeTensorProduct(nn.Module):
                 results.append([x.new_zeros(num, mul * ir.dim) for mul in muls])
                 continue
             t = torch.cat([pieces[q] for q in qs], dim=2) if len(qs) > 1 else pieces[qs[0]]
-            y = torch.mm(t.reshape(num * ir.dim, weights[g3].shape[0]), weights[g3]).view(num, ir.dim, -1)
+            y = torch.mm(t.reshape(num * ir.dim, weights[g3].shape[0]), weights[g3]).view(num, ir.dim, self.out_channels[g3])
             y = y.transpose(1, 2)  # [Z, W, K]: e3nn's (w, k) layout
             parts = y.split(muls, dim=1) if len(muls) > 1 else [y]
             results.append([part.reshape(num, mul * ir.dim) for part, mul in zip(parts, muls)])
