@@ -87,16 +87,21 @@ class EdgeWeightTensorProduct(nn.Module):
         coefficients = torch.mm(attr, self.cg).split(self.m_sizes_flat, dim=1)
         x_blocks = x.split(self.in_dims, dim=1)
         weights = weight.split(self.path_muls, dim=1)
-        columns = []  # per input block: T_b [Z, U, Σ_q K] split into its pairs
+        columns = []  # per input block: T_b [Z, U, Σ_q K] split into its pairs (l1 = 0: M split, x kept apart)
         for b, m, size, widths in zip(self.blocks, coefficients, self.m_sizes, self.pair_widths):
             mul, ir = self.irreps_in1[b]
             xb = x_blocks[b].view(num, mul, ir.dim)
             m = m.view(num, ir.dim, size)
-            t = xb * m if ir.dim == 1 else torch.bmm(xb, m)  # l1 = 0: an outer product
+            t = m if ir.dim == 1 else torch.bmm(xb, m)
             columns.append(t.split(widths, dim=2) if len(widths) > 1 else [t])
         outs: List[List[torch.Tensor]] = [[] for _ in self.irreps_out]
         for (position, pair, alpha, i_out), w in zip(self.paths, weights):
-            outs[i_out].append(columns[position][pair] * (w * alpha).unsqueeze(2))
+            b = self.blocks[position]
+            if self.irreps_in1[b].ir.dim == 1:  # (α w x)[z, u] M[z, k]: the weight scales x before the outer product
+                scaled = x_blocks[b] * (w * alpha)
+                outs[i_out].append(scaled.unsqueeze(2) * columns[position][pair])
+            else:
+                outs[i_out].append(columns[position][pair] * (w * alpha).unsqueeze(2))
         blocks = []
         for (mul, ir), parts in zip(self.irreps_out, outs):
             if not parts:
