@@ -5,6 +5,7 @@ from e3nn import o3
 
 from gdl.benchmarks import tp_grid
 from gdl.nn.graph import TensorFieldConv
+from gdl.nn.graph._attribute_tp import AttributeTensorProduct
 from gdl.nn.graph._edge_weight_tp import EdgeWeightTensorProduct, edge_weight_tp_supported
 from gdl.testing import default_dtype
 
@@ -20,12 +21,14 @@ def _inputs(tp, edges, generator):
     return x, a, w
 
 
-@pytest.mark.parametrize("mode", ["uvw", "uvu"])
+@pytest.mark.parametrize("mode", ["uvw", "uvw-weights-first", "uvu"])
 @pytest.mark.parametrize("lmax,lmax_attr", POINTS, ids=[f"l{a}-attr{b}" for a, b in POINTS])
 def test_equals_e3nn_on_the_grid(mode, lmax, lmax_attr):
     with default_dtype(torch.float64):
-        build = tp_grid.uvw_products if mode == "uvw" else tp_grid.uvu_products
+        build = tp_grid.uvu_products if mode == "uvu" else tp_grid.uvw_products
         e3nn_tp, gdl_tp = build(SMALLEST_CHANNELS, lmax, lmax_attr)
+        if mode == "uvw-weights-first":  # the grid runs attribute_first (equal channels); check the other too
+            gdl_tp = AttributeTensorProduct(e3nn_tp, method="weights_first")
         generator = torch.Generator().manual_seed(lmax * 10 + lmax_attr)
         x, a, w = _inputs(e3nn_tp, 4, generator)
         expected, actual = e3nn_tp(x, a, w), gdl_tp(x, a, w)
