@@ -16,7 +16,10 @@ the attribute first (the attribute has one channel, so x ⊗ a = x · (C·a))::
 X_ρ1 holds every channel of x with irrep ρ1 (blocks of equal irreps merged), W_ρ3 every e3nn path
 weight into the output blocks of irrep ρ3, α_p folded in (zero where e3nn has no path). The
 cost is three dense matmuls per irrep type instead of per-path einsums or broadcast loops; the
-flop count is e3nn's. Same weights, same layout as e3nn (``weight`` is e3nn's flat weight
+flop count is e3nn's (``AttributeFirstTensorProduct``). ``WeightsFirstTensorProduct`` (gdl's
+kernel before issue 16) applies the weights first, Y_ρ1 = X_ρ1 W_ρ1, then C·a per path: cheaper
+when the layer narrows (fewer output than input channels). ``AttributeTensorProduct`` picks one
+of the two once, at construction (``choose_method``). Same weights, same layout as e3nn (``weight`` is e3nn's flat weight
 vector), plain autograd (differentiable any number of times).
 ``tests/nn/graph/test_graph_attribute_tp.py`` checks it against e3nn in float64 on the grid of
 ``gdl.benchmarks.tp_grid``.
