@@ -19,10 +19,11 @@ cost is three dense matmuls per irrep type instead of per-path einsums or broadc
 flop count is e3nn's (``AttributeFirstTensorProduct``). ``WeightsFirstTensorProduct`` (gdl's
 kernel before issue 16) applies the weights first, Y_ρ1 = X_ρ1 W_ρ1, then C·a per path: cheaper
 when the layer narrows (fewer output than input channels). ``AttributeTensorProduct`` picks one
-of the two once, at construction (``choose_method``). Same weights, same layout as e3nn (``weight`` is e3nn's flat weight
+of the two once, at construction (``choose_method``).
+Same weights, same layout as e3nn (``weight`` is e3nn's flat weight
 vector), plain autograd (differentiable any number of times).
-``tests/nn/graph/test_graph_attribute_tp.py`` checks it against e3nn in float64 on the grid of
-``gdl.benchmarks.tp_grid``.
+``tests/nn/graph/test_graph_attribute_tp.py`` and ``test_graph_tensor_product_grid.py`` check both against e3nn in
+float64 (the second on every (l_max, l_attr) point of ``gdl.benchmarks.tp_grid``).
 """
 from __future__ import annotations
 
@@ -80,7 +81,8 @@ class AttributeFirstTensorProduct(nn.Module):
         pairs = sorted({(in_group[ins.i_in1], ins.i_in2, out_group[ins.i_out]) for ins in tp.instructions})
         self.pairs = pairs
         # Per ρ1: its pairs and their rows (q, k) of T_ρ1.
-        self.pairs_of_in: List[List[int]] = [[q for q, p in enumerate(pairs) if p[0] == g] for g in range(len(in_irreps))]
+        self.pairs_of_in: List[List[int]] = [[q for q, p in enumerate(pairs) if p[0] == g]
+                                             for g in range(len(in_irreps))]
         self.rows_of_in: List[List[int]] = [[out_irreps[pairs[q][2]].dim for q in qs] for qs in self.pairs_of_in]
         # Coefficients: M_all[z, c] = Σ_j a[z, j] cg[j, c], c running over (ρ1, q, k, i).
         attr_slices = self.irreps_in2.slices()
@@ -157,7 +159,8 @@ class AttributeFirstTensorProduct(nn.Module):
                 results.append([x.new_zeros(num, mul * ir.dim) for mul in muls])
                 continue
             t = torch.cat([pieces[q] for q in qs], dim=2) if len(qs) > 1 else pieces[qs[0]]
-            y = torch.mm(t.reshape(num * ir.dim, weights[g3].shape[0]), weights[g3]).view(num, ir.dim, self.out_channels[g3])
+            y = torch.mm(t.reshape(num * ir.dim, weights[g3].shape[0]), weights[g3])
+            y = y.view(num, ir.dim, self.out_channels[g3])
             y = y.transpose(1, 2)  # [Z, W, K]: e3nn's (w, k) layout
             parts = y.split(muls, dim=1) if len(muls) > 1 else [y]
             results.append([part.reshape(num, mul * ir.dim) for part, mul in zip(parts, muls)])
