@@ -62,9 +62,10 @@ class O3TensorProduct(nn.Module):
     e3nn's own parametrisation (weights N(0, 1), zero bias).
 
     With attributes of multiplicity 1 (spherical harmonics) the product is evaluated by
-    ``AttributeTensorProduct`` (paths grouped by input irrep: 1.3–2× faster forward + backward
-    than e3nn's per-path einsums on SEGNN's N-body shapes, same weights, equal to 1e-14 in
-    float64); ``fast=False`` calls e3nn's module.
+    ``AttributeTensorProduct`` (Clebsch–Gordan coefficients contracted with the attribute first,
+    or weights first when the layer narrows; chosen once at construction; same weights, equal to
+    e3nn to 1e-12 in float64; faster than e3nn's per-path einsums on the grid of docs/layers.md);
+    ``fast=False`` calls e3nn's module.
 
     Types: x: ``irreps_in``, a: ``irreps_attr`` → ``irreps_out`` (each a ``FieldType``, e3nn
     ``Irreps`` or a string). An output irrep that no path x ⊗ a reaches (and that no bias feeds)

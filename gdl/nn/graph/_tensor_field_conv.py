@@ -13,6 +13,7 @@ from torch.nn import functional as F
 from gdl.groups import FieldType
 from gdl.nn._checks import check_edge_attr, check_edge_index, check_field, check_matches_module, reference_tensor
 from gdl.nn._types import TypeLike, as_channels, as_irreps, euclidean_group
+from gdl.nn.graph._edge_weight_tp import EdgeWeightTensorProduct, edge_weight_tp_supported
 from gdl.nn.graph._irreps import edge_spherical_harmonics, make_gate
 from gdl.nn.graph._message_passing import (
     EdgeStructure,
@@ -37,7 +38,10 @@ class TensorFieldConv(nn.Module):
     (−1)^l), C Σ_j the mean (default) or the sum over neighbours, Gate e3nn's gated
     nonlinearity (SiLU / tanh on scalars, sigmoid gates on l > 0). ``a_ij`` are optional invariant
     edge attributes (``edge_channels``). The tensor product has one weight per path and channel
-    ('uvu', as NequIP), produced per edge by the radial MLP (``shared_weights=False``).
+    ('uvu', as NequIP), produced per edge by the radial MLP (``shared_weights=False``), evaluated by
+    ``EdgeWeightTensorProduct`` (Clebsch–Gordan coefficients contracted with Y first, one batched
+    matmul per input block; same weights and values as e3nn's module ``self.tp``, which
+    ``fast=False`` calls; speed grid in docs/layers.md).
 
     An output irrep that no path reaches (neither some ir_in ⊗ Y^l nor the self-interaction, i.e.
     not in ``irreps_in``) would be identically zero: the constructor refuses it with a ``ValueError``
@@ -55,6 +59,7 @@ class TensorFieldConv(nn.Module):
         lmax: degree of the spherical harmonics Y. num_radial, radial_max, radial_hidden: the radial basis
             and MLP. edge_channels: width of a_ij. aggregation: "mean" or "sum".
         residual: h' = h + … (``None``: when ``irreps_in == irreps_out``).
+        fast: evaluate the product with ``EdgeWeightTensorProduct`` (default) instead of e3nn's module.
     """
 
     def __init__(
@@ -68,6 +73,7 @@ class TensorFieldConv(nn.Module):
         edge_channels: int = 0,
         aggregation: str = "mean",
         residual: Optional[bool] = None,
+        fast: bool = True,
     ):
         super().__init__()
         self.irreps_in = as_irreps(irreps_in, "irreps_in")
@@ -102,6 +108,7 @@ class TensorFieldConv(nn.Module):
         instructions = [(i, j, perm[k], mode, train) for i, j, k, mode, train in instructions]
         self.tp = o3.TensorProduct(self.irreps_in, self.irreps_sh, irreps_sorted, instructions,
                                    shared_weights=False, internal_weights=False)
+        self.fast = EdgeWeightTensorProduct(self.tp) if fast and edge_weight_tp_supported(self.tp) else None
         self.radial = FullyConnectedNet([self.num_radial + self.edge_channels, radial_hidden, radial_hidden,
                                          self.tp.weight_numel], F.silu)
         self.linear = o3.Linear(irreps_sorted.simplify(), irreps_mid)
@@ -132,7 +139,8 @@ class TensorFieldConv(nn.Module):
         radial = soft_one_hot_linspace(dist, 0.0, self.radial_max, self.num_radial, basis="gaussian", cutoff=False)
         if self.edge_channels:
             radial = torch.cat([radial, edge_attr], dim=1)
-        messages = self.tp(h.index_select(0, source), sh, self.radial(radial))
+        product = self.fast if self.fast is not None else self.tp
+        messages = product(h.index_select(0, source), sh, self.radial(radial))
         agg = aggregate(messages, edges, self.aggregation)
         out = self.gate(self.linear(agg) + self.self_interaction(h))
         return h + out if self.residual else out

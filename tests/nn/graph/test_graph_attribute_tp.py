@@ -23,11 +23,13 @@ def float64_default():
     torch.set_default_dtype(previous)
 
 
+@pytest.mark.parametrize("method", ["attribute_first", "weights_first"])
 @pytest.mark.parametrize("irreps", CASES, ids=[c[0] for c in CASES])
-def test_equals_e3nn_values_and_gradients(irreps, float64_default):
+def test_equals_e3nn_values_and_gradients(irreps, method, float64_default):
     torch.manual_seed(0)
     tp = o3.FullyConnectedTensorProduct(*irreps, shared_weights=True, internal_weights=False)
-    fast = AttributeTensorProduct(tp)
+    fast = AttributeTensorProduct(tp, method=method)
+    assert fast.method == method
     x = torch.randn(37, tp.irreps_in1.dim, requires_grad=True)
     a = torch.randn(37, tp.irreps_in2.dim, requires_grad=True)
     w = torch.randn(tp.weight_numel, requires_grad=True)
@@ -46,6 +48,16 @@ def test_float32_and_empty_batch():
     x, a, w = torch.randn(10, 20), torch.randn(10, 4), torch.randn(tp.weight_numel)
     torch.testing.assert_close(fast(x, a, w), tp(x, a, w), rtol=1e-5, atol=1e-5)
     assert fast(x[:0], a[:0], w).shape == (0, 20)
+
+
+def test_method_is_chosen_once_by_the_channel_counts():
+    def product(irreps_out):
+        return o3.FullyConnectedTensorProduct("16x0e+8x1o", "1x0e+1x1o", irreps_out, shared_weights=True,
+                                              internal_weights=False)
+    assert AttributeTensorProduct(product("1x1o")).method == "weights_first"  # a head narrows: 24 → 1 channels
+    assert AttributeTensorProduct(product("16x0e+8x1o")).method == "attribute_first"
+    with pytest.raises(ValueError, match="method must be 'auto' or one of"):
+        AttributeTensorProduct(product("1x1o"), method="fastest")
 
 
 def test_unsupported_products_are_refused():
