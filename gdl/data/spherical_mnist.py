@@ -259,7 +259,7 @@ class SphericalMNIST(CachedInMemoryDataset):
         if per_class is not None and (isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1):
             raise ValueError(f"per_class must be None or an int >= 1, got {per_class!r}")
         spherical_grid(bandwidth, grid)  # validates bandwidth and grid
-        self.split, self.rotate, self.rotation, self.chunk_size = split, rotate, rotation, chunk_size
+        self.split, self.rotate, self.rotation_mode, self.chunk_size = split, rotate, rotation, chunk_size
         self.bandwidth, self.grid, self.seed, self.split_seed = bandwidth, grid, seed, split_seed
         self.source, self.mnist_root, self.download_files, self.per_class = source, mnist_root, download, per_class
         self.generation = {
@@ -316,7 +316,7 @@ class SphericalMNIST(CachedInMemoryDataset):
             images, labels, index = images[keep], labels[keep], index[keep]
         count = labels.numel()
         if self.rotate:
-            rotations = split_rotations(count, self.seed, self.split, self.rotation, self.chunk_size)
+            rotations = split_rotations(count, self.seed, self.split, self.rotation_mode, self.chunk_size)
         else:
             rotations = torch.eye(3, dtype=torch.float64).expand(count, 3, 3)
         data_list = []
@@ -334,5 +334,5 @@ class SphericalMNIST(CachedInMemoryDataset):
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({len(self)}, split={self.split!r}, "
-                f"{'R' if self.rotate else 'NR'}{f' ({self.rotation})' if self.rotate else ''}, "
+                f"{'R' if self.rotate else 'NR'}{f' ({self.rotation_mode})' if self.rotate else ''}, "
                 f"bandwidth={self.bandwidth}, grid={self.grid!r}, source={self.source!r})")
