@@ -13,13 +13,18 @@ Charged N-body (PyG batch with ``pos``, ``vel``, ``charges``, ``edge_index`` →
 - ``read_nbody`` (checked batch fields), ``nbody_in_type`` / ``nbody_out_type`` (declared types).
 
 Circular skip-link graphs: ``CSLClassifier`` (GIN with or without random-walk encodings).
+
+Spherical MNIST (grid image [B, 1, 2b, 2b] or a batch with that ``x`` → logits): ``PlanarCNN``, the
+non-equivariant baseline.
 """
 from gdl.models._csl import CSLClassifier
 from gdl.models._nbody_egnn import EGNN
 from gdl.models._nbody_inputs import NBodyInputs, nbody_in_type, nbody_out_type, read_nbody
 from gdl.models._nbody_models import GNN, SEGNN, TFN, Linear
+from gdl.models._planar_cnn import PlanarCNN
 
 __all__ = [
     "EGNN", "TFN", "SEGNN", "GNN", "Linear", "CSLClassifier",
     "NBodyInputs", "read_nbody", "nbody_in_type", "nbody_out_type",
+    "PlanarCNN",
 ]
