@@ -22,9 +22,11 @@ from gdl.models._nbody_egnn import EGNN
 from gdl.models._nbody_inputs import NBodyInputs, nbody_in_type, nbody_out_type, read_nbody
 from gdl.models._nbody_models import GNN, SEGNN, TFN, Linear
 from gdl.models._planar_cnn import PlanarCNN
+from gdl.models._spherical_cnn import SphericalCNN
 
 __all__ = [
     "EGNN", "TFN", "SEGNN", "GNN", "Linear", "CSLClassifier",
+    "SphericalCNN",
     "NBodyInputs", "read_nbody", "nbody_in_type", "nbody_out_type",
     "PlanarCNN",
 ]
