@@ -12,7 +12,7 @@ class PlanarCNN(nn.Module):
     r"""A planar CNN reading the 2b × 2b grid of a spherical signal as a flat image (Cohen et al. 2018's baseline).
 
     Blocks ``Conv2d(k × k, 'same' padding) → ReLU → MaxPool2d(2)`` with ``channels`` (16, 32, 64) and
-    ``kernel_sizes`` (5, 5, 3), then flatten → ``Linear`` to ``num_classes`` logits. The flatten keeps
+    ``kernel_sizes`` (5, 3, 3), then flatten → ``Linear`` to ``num_classes`` logits. The flatten keeps
     where on the image a feature was seen, so the model is neither invariant to translations of the
     image nor to rotations of the sphere: it has no exact symmetry. On the grid a
     rotation about the polar axis by 2π/2b is a cyclic shift of the longitude axis, and a general
@@ -26,7 +26,7 @@ class PlanarCNN(nn.Module):
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: Union[int, Tuple[int, int]] = 60,
-                 channels: Sequence[int] = (16, 32, 64), kernel_sizes: Sequence[int] = (5, 5, 3)):
+                 channels: Sequence[int] = (16, 32, 64), kernel_sizes: Sequence[int] = (5, 3, 3)):
         super().__init__()
         size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
         if len(size) != 2 or min(size) < 1:

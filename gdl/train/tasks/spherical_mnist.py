@@ -205,7 +205,7 @@ def build_spherical_cnn(bandwidth: int = 30, grid: str = "driscoll-healy", num_c
 
 
 def build_planar_cnn(bandwidth: int = 30, grid: str = "driscoll-healy", num_classes: int = 10,
-                     channels=(16, 32, 64), kernel_sizes=(5, 5, 3)):
+                     channels=(16, 32, 64), kernel_sizes=(5, 3, 3)):
     """gdl.models.PlanarCNN on the 2b × 2b grid image, typed for the monitor."""
     from gdl.models import PlanarCNN
 
