@@ -107,3 +107,25 @@ def test_one_epoch_of_the_planar_baseline_with_the_monitor(tmp_path):
     assert report["per_symmetry"][LONGITUDE_SHIFTS] > 1e-4  # a planar CNN is not invariant, and the monitor sees it
     assert set(report["breaks"]) == {LONGITUDE_SHIFTS, "SO(3) on S²"}
     assert math.isfinite(report["metric_transformed"])
+
+
+def test_monitor_classes_on_the_spherical_cnn():
+    """Exact design (gated SO(3) features): longitude shifts at float64 rounding; the grid-ReLU design shows its
+    aliasing there; the interpolated SO(3) action is flagged approximate for both."""
+    from gdl.testing import check_equivariance, default_dtype
+
+    task = get_task("spherical_mnist")
+    batch = _batch(8, n=6)
+    batch.x = batch.x.double()
+    small = {"bandwidth": 8, "lmax": (6, 6, 4, 2), "channels": (4, 8, 8)}
+    errors = {}
+    for design in ("so3", "s2"):
+        torch.manual_seed(0)
+        with default_dtype(torch.float64):
+            model = task.build_model("spherical_cnn", {**small, "design": design}).double().eval()
+        report = check_equivariance(model, batch, symmetry=task.symmetry(model), n_random=3, n_grid=0)
+        errors[design] = {r.symmetry: r.max_error for r in report.results}
+        assert report.approximate == {LONGITUDE_SHIFTS: False, "SO(3) on S²": True}
+    assert errors["so3"][LONGITUDE_SHIFTS] < 1e-12
+    assert 1e-6 < errors["s2"][LONGITUDE_SHIFTS] < 1e-2
+    assert errors["so3"]["SO(3) on S²"] < 0.1 and errors["s2"]["SO(3) on S²"] < 0.1
