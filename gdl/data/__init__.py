@@ -10,6 +10,8 @@ from gdl.data.charged_particles import ChargedParticlesConfig, simulate_charged_
 from gdl.data.csl import CSL, CSL_SKIPS, circular_skip_link_graph
 from gdl.data.nbody import NBodyCharged, baseline_errors, generate_nbody_split
 from gdl.data.splits import stratified_folds
+from gdl.data.spherical_mnist import SphericalMNIST, project_digits
+from gdl.data.mnist_idx import load_mnist, read_idx
 from gdl.data.transforms import Center, LaplacianEigenPE, RandomWalkPE
 
 __all__ = [
@@ -17,4 +19,5 @@ __all__ = [
     "NBodyCharged", "generate_nbody_split", "baseline_errors", "ChargedParticlesConfig", "simulate_charged_particles",
     "CSL", "CSL_SKIPS", "circular_skip_link_graph", "stratified_folds",
     "RandomWalkPE", "LaplacianEigenPE", "Center",
+    "SphericalMNIST", "project_digits", "load_mnist", "read_idx",
 ]
