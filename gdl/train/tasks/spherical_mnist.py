@@ -35,8 +35,8 @@ from gdl.train._task import Metric, ModelSpec, Published, Task, check_kwargs, re
 
 PROTOCOLS = {"nr_nr": (False, False), "r_r": (True, True), "nr_r": (False, True)}
 MONITOR_LMAX = 12  # the degree of the grid fit for the interpolated SO(3) action (e3nn's spherical_harmonics stops at 12)
-S2CNN_PAPER = "Cohen et al. 2018 (arXiv:1801.10130), Table 1; 60k MNIST, chunked rotations"
-ESTEVES_PAPER = "Esteves et al. 2018 (arXiv:1711.06721); 60k MNIST"
+S2CNN_PAPER = "Cohen et al. 2018 (arXiv:1801.10130), 60k MNIST, chunked rotations; as listed by wizwand"
+ESTEVES_PAPER = "Esteves et al. 2018 (arXiv:1711.06721), 60k MNIST; as listed by wizwand"
 
 
 # -- how the monitor acts on grid images -------------------------------------------------------------
