@@ -23,7 +23,7 @@ TRAININGS = {"nr": "nr_nr", "r": "r_r"}  # training rotations → the protocol w
 
 
 def _train(model: str, train: str, out: Path, epochs: int, data: dict, model_options: dict, batch_size: int,
-           seed: int):
+           seed: int, scheduler: str = "none"):
     from gdl.train import Trainer
 
     run_dir = out / f"{model}_{train}"
@@ -31,6 +31,7 @@ def _train(model: str, train: str, out: Path, epochs: int, data: dict, model_opt
         return None, json.loads((run_dir / "results.json").read_text())
     config = {"task": "spherical_mnist", "model": model, "epochs": epochs, "batch_size": batch_size, "seed": seed,
               "progress": False, "data": {**data, "protocol": TRAININGS[train]}, "model_options": model_options,
+              "scheduler": {"name": scheduler},
               "equivariance": {"every": 0, "final": True, "final_batches": 1, "elements": 2}}
     if (run_dir / "last.pt").exists():
         trainer = Trainer.resume(run_dir)
@@ -68,7 +69,7 @@ def _rotated_test_accuracy(trainer, model_name: str, out: Path, data: dict, mode
 
 
 def run(out: Path, models=("spherical_cnn", "planar_cnn"), epochs: int = 8, batch_size: int = 32, seed: int = 0,
-        data=None, model_options=None) -> dict:
+        data=None, model_options=None, scheduler: str = "none") -> dict:
     out.mkdir(parents=True, exist_ok=True)
     data = dict(data or {})
     summary_path = out / "summary.json"
@@ -78,7 +79,7 @@ def run(out: Path, models=("spherical_cnn", "planar_cnn"), epochs: int = 8, batc
         row = summary.get(model, {})
         for train in ("nr", "r"):
             t0 = time.perf_counter()
-            trainer, results = _train(model, train, out, epochs, data, options, batch_size, seed)
+            trainer, results = _train(model, train, out, epochs, data, options, batch_size, seed, scheduler)
             if train == "nr":
                 row["NR/NR"] = results["test_metric"]
                 if "NR/R" not in row:
@@ -119,11 +120,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--per-class", type=int, default=None, help="digits per class of each split (smoke runs)")
     parser.add_argument("--val-per-class", type=int, default=50)
+    parser.add_argument("--scheduler", default="none", choices=["none", "cosine"], help="learning-rate schedule")
     args = parser.parse_args(argv)
     data = {"val_per_class": args.val_per_class}
     if args.per_class is not None:
         data["per_class"] = args.per_class
-    run(args.out, tuple(args.models), args.epochs, args.batch_size, args.seed, data)
+    run(args.out, tuple(args.models), args.epochs, args.batch_size, args.seed, data, scheduler=args.scheduler)
     return 0
 
 
