@@ -129,3 +129,15 @@ def test_monitor_classes_on_the_spherical_cnn():
     assert errors["so3"][LONGITUDE_SHIFTS] < 1e-12
     assert 1e-6 < errors["s2"][LONGITUDE_SHIFTS] < 1e-2
     assert errors["so3"]["SO(3) on S²"] < 0.1 and errors["s2"]["SO(3) on S²"] < 0.1
+
+
+def test_published_rows_of_the_benchmark_page_match_the_registry():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    section = text[text.index("## Spherical MNIST (5k real digits)"):]
+    published = {k: v.value for k, v in get_task("spherical_mnist").published.items()}
+    for prefix, name in (("| S2CNN, 60k", "S2CNN"), ("| Esteves et al. 2018, 60k", "Esteves")):
+        cells = [c.strip() for c in next(line for line in section.splitlines() if line.startswith(prefix)).split("|")]
+        numbers = [float(c) / 100 for c in cells[4:7]]  # NR/NR, R/R, NR/R columns
+        assert numbers == pytest.approx([published[f"{name} {p}"] for p in ("NR/NR", "R/R", "NR/R")]), name
