@@ -14,8 +14,9 @@ tangent at the south pole:
 
 and the plane square [−1.5, 1.5]² is the 28 × 28 image (rows along x, columns along y), sampled
 bilinearly at pixel centres, zero outside. Only the southern hemisphere (p_z ≤ 0) carries the
-digit: the square reaches radius ≤ 1.5·√2 ≈ 2.12 while the equator lies at radius ≈ 2, so the
-digit lies within 75° of the south pole. ``gendata.py`` means to zero the northern half too but
+digit: a point ψ from the south pole lands at radius ρ = 2 tan(ψ/2), so the square's edges lie 74°
+from the pole and its corners (ρ = 1.5·√2 ≈ 2.12) just beyond the equator (ρ ≈ 2), where the mask
+cuts them. ``gendata.py`` means to zero the northern half too but
 tests the *unshifted* z against 1 (always true), so its north-pole row carries the digit's centre
 pixel (the ray through the pole hits the plane at the square's centre); we apply the mask as
 intended. Each image is then rescaled to [0, 255] by its own min and max and rounded to uint8
