@@ -94,14 +94,22 @@ class SphericalHarmonicTransform(nn.Module):
         analysis = (2 * math.pi / nlon) * scale[:, None, None] * weights[None, :, None] * legendre.transpose(1, 2)
         # synthesis block: S[m, l, k] = Φ-norm_m P̄_l^m(θ_k), the irfft scale folded in
         synthesis = scale[:, None, None] * legendre
-        self.register_buffer("colatitude", theta.to(dtype), persistent=False)
-        self.register_buffer("quadrature_weights", weights.to(dtype), persistent=False)
-        self.register_buffer("analysis_blocks", analysis.to(dtype), persistent=False)
-        self.register_buffer("synthesis_blocks", synthesis.to(dtype), persistent=False)
+        # float64 masters: a later .to(dtype) / .double() re-casts from them, never from a float32 copy
+        self._exact = {"colatitude": theta, "quadrature_weights": weights,
+                       "analysis_blocks": analysis, "synthesis_blocks": synthesis}
+        for name, value in self._exact.items():
+            self.register_buffer(name, value.to(dtype), persistent=False)
         self.register_buffer("layout", _order_layout(lmax), persistent=False)
         inverse = torch.empty(2 * (lmax + 1) ** 2, dtype=torch.long).fill_(coefficient_count(lmax))
         inverse[self.layout] = torch.arange(coefficient_count(lmax))
         self.register_buffer("inverse_layout", inverse, persistent=False)
+
+    def _apply(self, fn, *args, **kwargs):
+        out = super()._apply(fn, *args, **kwargs)
+        for name, exact in self._exact.items():
+            current = getattr(self, name)
+            setattr(self, name, exact.to(device=current.device, dtype=current.dtype))
+        return out
 
     @property
     def num_coefficients(self) -> int:

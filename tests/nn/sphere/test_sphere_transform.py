@@ -116,3 +116,11 @@ def test_bad_signals_are_refused():
         sht.analysis(torch.zeros(8, 8))
     with pytest.raises(TypeError, match="floating-point"):
         sht.synthesis(torch.zeros(16, dtype=torch.long))
+
+
+def test_casting_the_module_recomputes_from_float64():
+    """Built in float32 then .double(): the blocks come from the float64 masters (no float32 rounding)."""
+    sht = SphericalHarmonicTransform(20, "gauss-legendre", dtype=torch.float32).double()
+    assert sht.analysis_blocks.dtype == torch.float64
+    coeffs = torch.randn(2, sht.num_coefficients, dtype=torch.float64)
+    assert (sht.analysis(sht.synthesis(coeffs)) - coeffs).abs().max() < 1e-12
