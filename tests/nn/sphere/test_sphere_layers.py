@@ -24,6 +24,8 @@ def _exact_layers():
         "S2Conv s2": S2Conv(3, 4, 5, 3),
         "S2Conv so3": S2Conv(3, 4, 5, 3, output="so3"),
         "SO3Conv": SO3Conv(3, 4, 4, 2),
+        "S2Conv so3 local": S2Conv(3, 4, 5, 3, output="so3", kernel="local"),
+        "SO3Conv local": SO3Conv(3, 4, 4, 2, kernel="local"),
         "NormActivation s2": NormActivation(3, 4, "s2"),
         "NormActivation so3": NormActivation(3, 4, "so3"),
         "GatedActivation so3": GatedActivation(3, 4, "so3", "silu"),
@@ -120,6 +122,8 @@ def test_bad_inputs_are_refused_with_expected_and_got():
         S2GridActivation(3, oversampling=0.5)
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         S2GridActivation(3, "swish")
+    with pytest.raises(ValueError, match="kernel must be 'spectral'"):
+        SO3Conv(1, 1, 3, kernel="dense")
     with pytest.raises(ValueError, match="kind must be 's2' or 'so3'"):
         NormActivation(2, 3, "s1")
 
