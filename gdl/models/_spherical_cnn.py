@@ -9,7 +9,9 @@ Two designs (``design``):
 - ``"s2"`` (default, Esteves et al. 2018): S² → S² convolutions with isotropic per-degree
   kernels and grid nonlinearities (``S2GridActivation``, ``oversampling``) between them.
 - ``"so3"`` (Cohen et al. 2018, without a (2b)³ grid): S² → SO(3), then SO(3) → SO(3)
-  convolutions, with exact gated nonlinearities on the Wigner-D coefficients.
+  convolutions, with exact gated nonlinearities on the Wigner-D coefficients; ``kernel``
+  ``"local"`` (default: kernels from values near the identity, s2cnn's parametrisation) or
+  ``"spectral"`` (free coefficients per degree, many more parameters).
 
 Symmetry: the logits are invariant under rotations of the input signal. Exact in coefficient
 space for the ``"so3"`` design (every part is exact); the ``"s2"`` design is approximate by
@@ -50,7 +52,7 @@ class SphericalCNN(nn.Module):
     def __init__(self, bandwidth: int = 30, in_channels: int = 1, num_classes: int = 10,
                  grid: str = "driscoll-healy", channels: Sequence[int] = (16, 32, 64),
                  lmax: Sequence[int] = (12, 12, 6, 3), design: str = "s2", activation: str = "relu",
-                 oversampling: float = 2.0, hidden: int = 64):
+                 oversampling: float = 2.0, hidden: int = 64, kernel: str = "local"):
         super().__init__()
         channels, lmax = tuple(int(c) for c in channels), tuple(int(l) for l in lmax)
         if len(lmax) != len(channels) + 1:
@@ -74,9 +76,9 @@ class SphericalCNN(nn.Module):
             if design == "s2":
                 blocks += [S2Conv(c_in, c_out, l_in, l_out), S2GridActivation(l_out, activation, oversampling)]
             elif i == 0:
-                blocks += [S2Conv(c_in, c_out, l_in, l_out, output="so3"), GatedActivation(c_out, l_out, "so3", activation)]
+                blocks += [S2Conv(c_in, c_out, l_in, l_out, output="so3", kernel=kernel), GatedActivation(c_out, l_out, "so3", activation)]
             else:
-                blocks += [SO3Conv(c_in, c_out, l_in, l_out), GatedActivation(c_out, l_out, "so3", activation)]
+                blocks += [SO3Conv(c_in, c_out, l_in, l_out, kernel=kernel), GatedActivation(c_out, l_out, "so3", activation)]
         self.blocks = nn.Sequential(*blocks)
         kind = "s2" if design == "s2" else "so3"
         self.readout = InvariantReadout(channels[-1], lmax[-1], kind)

@@ -16,6 +16,7 @@ from gdl.nn.sphere._conv import S2Conv, SO3Conv
 from gdl.nn.sphere._features import s2_irreps, s2_type, so3_irreps, so3_type
 from gdl.nn.sphere._grid_rep import SphericalGridRep
 from gdl.nn.sphere._grids import GRIDS, colatitudes_and_weights, grid_points, z_up_to_e3nn
+from gdl.nn.sphere._kernels import s2_near_identity_points, so3_near_identity_rotations
 from gdl.nn.sphere._legendre import normalized_legendre
 from gdl.nn.sphere._readout import InvariantReadout
 from gdl.nn.sphere._transform import SphericalHarmonicTransform
@@ -24,5 +25,5 @@ __all__ = [
     "S2Conv", "SO3Conv", "S2GridActivation", "NormActivation", "GatedActivation", "InvariantReadout",
     "s2_irreps", "so3_irreps", "s2_type", "so3_type", "ACTIVATIONS",
     "SphericalHarmonicTransform", "SphericalGridRep", "GRIDS", "colatitudes_and_weights", "grid_points",
-    "z_up_to_e3nn", "normalized_legendre",
+    "z_up_to_e3nn", "normalized_legendre", "s2_near_identity_points", "so3_near_identity_rotations",
 ]

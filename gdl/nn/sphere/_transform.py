@@ -92,16 +92,31 @@ class SphericalHarmonicTransform(nn.Module):
         scale[0] = 1.0
         # analysis block: A[m, k, l] = (2π/nlon) w_k Φ-norm_m P̄_l^m(θ_k)
         analysis = (2 * math.pi / nlon) * scale[:, None, None] * weights[None, :, None] * legendre.transpose(1, 2)
-        # synthesis block: S[m, l, k] = Φ-norm_m P̄_l^m(θ_k), the irfft scale folded in
-        synthesis = scale[:, None, None] * legendre
-        self.register_buffer("colatitude", theta.to(dtype), persistent=False)
-        self.register_buffer("quadrature_weights", weights.to(dtype), persistent=False)
-        self.register_buffer("analysis_blocks", analysis.to(dtype), persistent=False)
-        self.register_buffer("synthesis_blocks", synthesis.to(dtype), persistent=False)
+        # synthesis block: S[m, l, k] = Φ-norm_m P̄_l^m(θ_k) × the irfft scale (n for m = 0, n/2 else):
+        # irfft(G, n)[j] = (1/n)(G_0 + 2 Σ_m Re(G_m e^{imφ_j})), Re((a − ib) e^{imφ}) = a cos + b sin
+        irfft_scale = torch.full((lmax + 1,), 0.5 * nlon, dtype=torch.float64)
+        irfft_scale[0] = nlon
+        synthesis = (scale * irfft_scale)[:, None, None] * legendre
+        # float64 masters: a later .to(dtype) / .double() re-casts from them, never from a float32 copy
+        self._exact = {"colatitude": theta, "quadrature_weights": weights,
+                       "analysis_blocks": analysis, "synthesis_blocks": synthesis}
+        for name, value in self._exact.items():
+            self.register_buffer(name, value.to(dtype), persistent=False)
         self.register_buffer("layout", _order_layout(lmax), persistent=False)
+        # rfft gives Re = Σ f cos, Im = −Σ f sin: the sine coefficients (m < 0) change sign
+        sign = torch.cat([torch.where(torch.arange(-l, l + 1) < 0, -1.0, 1.0) for l in range(lmax + 1)])
+        self._exact["order_sign"] = sign.to(torch.float64)
+        self.register_buffer("order_sign", sign.to(dtype), persistent=False)
         inverse = torch.empty(2 * (lmax + 1) ** 2, dtype=torch.long).fill_(coefficient_count(lmax))
         inverse[self.layout] = torch.arange(coefficient_count(lmax))
         self.register_buffer("inverse_layout", inverse, persistent=False)
+
+    def _apply(self, fn, *args, **kwargs):
+        out = super()._apply(fn, *args, **kwargs)
+        for name, exact in self._exact.items():
+            current = getattr(self, name)
+            setattr(self, name, exact.to(device=current.device, dtype=current.dtype))
+        return out
 
     @property
     def num_coefficients(self) -> int:
@@ -143,9 +158,8 @@ class SphericalHarmonicTransform(nn.Module):
         ring = torch.view_as_real(spectrum)  # [B, K, M, 2]: Re = Σ f cos, Im = −Σ f sin
         ring = ring.permute(2, 0, 3, 1).reshape(width, -1, self.nlat)  # [M, B·2, K]
         coeff = torch.bmm(ring, self.analysis_blocks)  # [M, B·2, L+1]
-        coeff = coeff.reshape(width, -1, 2, width).permute(1, 0, 2, 3)  # [B, M, (cos, −sin), L+1]
-        coeff = coeff * torch.tensor([1.0, -1.0], dtype=f.dtype, device=f.device)[:, None]
-        out = coeff.reshape(coeff.shape[0], -1).index_select(1, self.layout)
+        coeff = coeff.reshape(width, -1, 2 * width).transpose(0, 1)  # [B, M·(cos, −sin)·(L+1)]
+        out = coeff.reshape(coeff.shape[0], -1).index_select(1, self.layout) * self.order_sign
         return out.reshape(*lead, self.num_coefficients)
 
     def synthesis(self, c: torch.Tensor, check: bool = True) -> torch.Tensor:
@@ -154,15 +168,12 @@ class SphericalHarmonicTransform(nn.Module):
             self._check("synthesis", c, (self.num_coefficients,), "[..., (lmax+1)²]")
         lead = c.shape[:-1]
         width = self.lmax + 1
-        flat = c.reshape(-1, self.num_coefficients)
+        flat = c.reshape(-1, self.num_coefficients) * self.order_sign
         padded = torch.cat([flat, flat.new_zeros(flat.shape[0], 1)], 1)  # slot for the empty (l < m) entries
         blocks = padded.index_select(1, self.inverse_layout).reshape(-1, width, 2, width)  # [B, M, 2, L+1]
         blocks = blocks.permute(1, 0, 2, 3).reshape(width, -1, width)  # [M, B·2, L+1]
         rings = torch.bmm(blocks, self.synthesis_blocks)  # [M, B·2, K]
-        rings = rings.reshape(width, -1, 2, self.nlat).permute(1, 3, 0, 2)  # [B, K, M, 2]
-        # irfft(G, n)[j] = (1/n)(G_0 + 2 Σ_m Re(G_m e^{imφ_j})); Re((a − ib) e^{imφ}) = a cos + b sin
-        half = torch.full((width,), 0.5 * self.nlon, dtype=c.dtype, device=c.device)
-        half[0] = self.nlon
-        spectrum = torch.complex(rings[..., 0] * half, -rings[..., 1] * half)
+        rings = rings.reshape(width, -1, 2, self.nlat).permute(1, 3, 0, 2)  # [B, K, M, (a, −b)]
+        spectrum = torch.view_as_complex(rings.contiguous())
         f = torch.fft.irfft(spectrum, n=self.nlon, dim=-1)
         return f.reshape(*lead, self.nlat, self.nlon)
