@@ -147,3 +147,12 @@ def test_dataset_from_the_idx_fixture(tmp_path):
         SphericalMNIST(str(tmp_path), source="mnist")
     with pytest.raises(ValueError, match="rotation must be one of"):
         SphericalMNIST(str(tmp_path), rotate=True, rotation="per_chunk")
+
+
+@pytest.mark.parametrize("grid", ["driscoll-healy", "soft"])
+def test_data_grid_is_the_models_grid(grid):
+    """The dataset's grid points are the points gdl.nn.sphere's transform (and so SphericalCNN) integrates over."""
+    from gdl.nn.sphere import SphericalHarmonicTransform
+
+    transform = SphericalHarmonicTransform(12, grid, nlat=60, nlon=60)
+    assert torch.equal(transform.points(), grid_points(30, grid))

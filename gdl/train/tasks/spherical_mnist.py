@@ -18,7 +18,7 @@ signal; the monitor checks two actions on the grid image ``x`` [B, 1, 2b, 2b]:
   spectral parts plus the aliasing of its grid nonlinearities;
 - ``SO(3) on S²`` — general rotations, which need interpolation: the image is fitted by real
   spherical harmonics up to ``MONITOR_LMAX`` and rotated by Wigner-D (:class:`SphericalGridImageRep`,
-  built on ``SphericalGridRep``; flagged approximate in every report). Its error includes the loss of
+  built on ``gdl.nn.sphere.SphericalGridRep``; flagged approximate in every report). Its error includes the loss of
   the fit, so it is large for any model on digit images with detail above that degree.
 
 Both errors are logged separately (``equivariance_max/<symmetry>``). The trainer's monitor enforces
@@ -53,7 +53,7 @@ class SphericalGridImageRep(Rep):
 
     def __init__(self, bandwidth: int, grid: str = "driscoll-healy", lmax: int = MONITOR_LMAX):
         from gdl.data.spherical_mnist import grid_points
-        from gdl.testing import SphericalGridRep
+        from gdl.nn.sphere import SphericalGridRep
 
         points = grid_points(bandwidth, grid)
         self.shape = tuple(points.shape[:2])
