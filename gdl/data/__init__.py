@@ -10,6 +10,8 @@ from gdl.data.charged_particles import ChargedParticlesConfig, simulate_charged_
 from gdl.data.csl import CSL, CSL_SKIPS, circular_skip_link_graph
 from gdl.data.nbody import NBodyCharged, baseline_errors, generate_nbody_split
 from gdl.data.splits import stratified_folds
+from gdl.data.spherical_mnist import SphericalMNIST, project_digits
+from gdl.data.mnist_idx import load_mnist, read_idx
 from gdl.data.transforms import Center, LaplacianEigenPE, RandomWalkPE
 from gdl.data.meshes import TemplateGeodesics, icosphere, sphere_triangulation
 from gdl.data.synth_faust import SynthFAUST, SynthFAUSTConfig, synth_faust_sample, synth_faust_template
@@ -25,4 +27,5 @@ __all__ = [
     "icosphere", "sphere_triangulation", "TemplateGeodesics",
     "SynthFAUST", "SynthFAUSTConfig", "synth_faust_sample", "synth_faust_template",
     "PlyError", "read_ply", "write_ply", "FAUST", "CorticalSurface", "read_fsaverage5",
+    "SphericalMNIST", "project_digits", "load_mnist", "read_idx",
 ]

@@ -17,6 +17,8 @@ Circular skip-link graphs: ``CSLClassifier`` (GIN with or without random-walk en
 Meshes (PyG batch with ``pos`` [V, 3], ``face`` [3, F] → per-vertex outputs [V, C]): ``GEMCNN``
 (gauge-equivariant mesh CNN on ``gdl.nn.mesh``; invariant-descriptor or XYZ input), and the
 baselines ``MeshGCN`` (GCN on XYZ) and ``InvariantFeatureMLP`` (``invariant_vertex_features``).
+Spherical MNIST (grid image [B, 1, 2b, 2b] or a batch with that ``x`` → logits): ``PlanarCNN``, the
+non-equivariant baseline.
 """
 from gdl.models._csl import CSLClassifier
 from gdl.models._gem_cnn import GEMCNN
@@ -25,9 +27,13 @@ from gdl.models._mesh_inputs import invariant_vertex_features, read_mesh
 from gdl.models._nbody_egnn import EGNN
 from gdl.models._nbody_inputs import NBodyInputs, nbody_in_type, nbody_out_type, read_nbody
 from gdl.models._nbody_models import GNN, SEGNN, TFN, Linear
+from gdl.models._planar_cnn import PlanarCNN
+from gdl.models._spherical_cnn import SphericalCNN
 
 __all__ = [
     "EGNN", "TFN", "SEGNN", "GNN", "Linear", "CSLClassifier",
+    "SphericalCNN",
     "NBodyInputs", "read_nbody", "nbody_in_type", "nbody_out_type",
     "GEMCNN", "MeshGCN", "InvariantFeatureMLP", "invariant_vertex_features", "read_mesh",
+    "PlanarCNN",
 ]

@@ -9,7 +9,7 @@ from gdl.testing._check import assert_equivariant, check_equivariance, transform
 from gdl.testing._dtype import default_dtype, float32_constants
 from gdl.testing._report import ElementResult, EquivarianceReport
 from gdl.testing._sample import EquivarianceSetupError
-from gdl.testing._sphere import SphericalGridRep
+from gdl.nn.sphere import SphericalGridRep
 from gdl.testing._symmetries import (
     Elements,
     EuclideanSymmetry,

@@ -1,4 +1,5 @@
-"""Built-in tasks; importing this package registers them (``nbody``, ``csl``, ``synth_faust``, ``cortical``).
+"""Built-in tasks; importing this package registers them (``nbody``, ``csl``, ``synth_faust``, ``cortical``,
+``spherical_mnist``, ``emt_clusters``).
 
 Each task module imports its dataset and models lazily (when a run builds them), so listing
 tasks stays fast.
@@ -7,3 +8,4 @@ from gdl.train.tasks import nbody  # noqa: F401
 from gdl.train.tasks import csl  # noqa: F401
 from gdl.train.tasks import synth_faust  # noqa: F401
 from gdl.train.tasks import cortical  # noqa: F401
+from gdl.train.tasks import spherical_mnist  # noqa: F401

