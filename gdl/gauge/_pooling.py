@@ -67,14 +67,20 @@ def radius_graph_geometry(pos: torch.Tensor, normal: torch.Tensor, frame_x: torc
     ``radius`` (no self-loops; the ``max_neighbours`` nearest per receiver), with
     ``neighbour_radius``, ``neighbour_angle`` and ``transport`` (module docstring)."""
     p = pos.to(torch.float64)
-    d = torch.cdist(p, p)
-    d.fill_diagonal_(float("inf"))
     k = min(max_neighbours, max(p.shape[0] - 1, 0))
     if k == 0:
         empty = torch.zeros(0, dtype=pos.dtype, device=pos.device)
         return {"edge_index": torch.zeros(2, 0, dtype=torch.long, device=pos.device), "neighbour_radius": empty,
                 "neighbour_angle": empty, "transport": empty}
-    dist, nbr = torch.topk(d, k, dim=1, largest=False)
+    dists, nbrs = [], []
+    for s in range(0, p.shape[0], 2048):  # [chunk, V] distances at a time, not [V, V]
+        d = torch.cdist(p[s : s + 2048], p)
+        rows = torch.arange(d.shape[0], device=p.device)
+        d[rows, rows + s] = float("inf")
+        dist_c, nbr_c = torch.topk(d, k, dim=1, largest=False)
+        dists.append(dist_c)
+        nbrs.append(nbr_c)
+    dist, nbr = torch.cat(dists), torch.cat(nbrs)
     recv = torch.arange(p.shape[0], device=p.device)[:, None].expand_as(nbr)
     keep = dist <= radius
     edge_index = torch.stack([nbr[keep], recv[keep]])

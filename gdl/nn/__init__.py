@@ -1,4 +1,5 @@
-"""gdl.nn: equivariant layers that take tensors and types. Graph layers live in ``gdl.nn.graph``.
+"""gdl.nn: equivariant layers that take tensors and types. Graph layers live in ``gdl.nn.graph``,
+gauge-equivariant mesh layers in ``gdl.nn.mesh`` (docs/meshes.md).
 
 Shared by every layer (and by mesh / sphere layers to come):
 
@@ -25,9 +26,10 @@ from gdl.nn._checks import (
 )
 from gdl.nn._sequential import Sequential, declared_types
 from gdl.nn._types import as_channels, as_irreps, describe, same_type
+from gdl.nn import mesh  # noqa: E402  (after _checks: the mesh layers use it)
 
 __all__ = [
-    "graph", "Sequential", "declared_types",
+    "graph", "mesh", "Sequential", "declared_types",
     "as_irreps", "as_channels", "describe", "same_type",
     "check_field", "check_finite", "check_positions", "check_edge_index", "check_edge_attr", "check_batch",
     "check_matches_module", "reference_tensor",

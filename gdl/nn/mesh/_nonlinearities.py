@@ -13,7 +13,7 @@ rotation per vertex.
   limited function f(t) = x_0/√N + Σ_m √(2/N)(x_m,c cos mt + x_m,s sin mt) at N directions
   t_k = 2πk/N, apply the activation pointwise, and project back (GEM-CNN §4). Exactly
   equivariant only for rotations by multiples of 2π/N; for other angles the error falls as
-  N grows (measured in docs/meshes.md and tests/nn/mesh/test_nonlinearities.py). N ≥ 2L + 1.
+  N grows (measured in docs/meshes.md and tests/nn/mesh/test_mesh_nonlinearities_and_blocks.py). N ≥ 2L + 1.
 """
 from __future__ import annotations
 

@@ -122,3 +122,18 @@ def test_an_xyz_input_network_is_not_rotation_invariant():
     rot = SO3().sample(1, torch.Generator().manual_seed(3), dtype=torch.float64)[0]
     out, moved = conv(mesh.pos, mesh), conv(mesh.pos @ rot.T, mesh)
     assert (moved - out).abs().max() > 1e-2 * out.abs().max()
+
+
+def test_coarse_level_radius_graph_carries_a_gauge_equivariant_convolution():
+    from gdl.gauge import radius_graph_geometry
+
+    torch.manual_seed(0)
+    mesh = _mesh()
+    idx = farthest_point_sampling(mesh.pos, 40)
+    geo = radius_graph_geometry(mesh.pos[idx], mesh.normal[idx], mesh.frame_x[idx], mesh.frame_y[idx], radius=0.6)
+    src, dst = geo["edge_index"]
+    assert (src != dst).all() and (geo["neighbour_radius"] <= 0.6).all() and src.numel() > 40
+    conv = GaugeEquivariantConv("1x0+1x1+1x2", "2x0+1x1", max_radius=0.6).double()
+    x = torch.randn(40, 5, dtype=torch.float64)
+    report = check_equivariance(conv, x, geo["edge_index"], geo["neighbour_radius"], geo["neighbour_angle"], geo["transport"])
+    assert report.passed and report.per_symmetry["gauge"] <= 1e-10
