@@ -3,6 +3,7 @@
     python -m gdl.benchmarks.sht_speed [--lmax 10 20 30 40 64] [--signals 512] [--repeats 7]
     python -m gdl.benchmarks.sht_speed --aliasing            # grid-nonlinearity error vs oversampling
     python -m gdl.benchmarks.sht_speed --torch-harmonics     # also torch-harmonics, if importable
+    python -m gdl.benchmarks.sht_speed --model-epoch         # one 5000-image SphericalCNN epoch (train steps)
 
 One thread, float32, ``signals`` random band-limited signals. For every L the methods are
 timed in turn, repetition by repetition (interleaved, so background load hits all alike), and
@@ -147,6 +148,32 @@ def aliasing(lmax: int = 10, channels: int = 8, rotations: int = 8) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
+def model_epoch(images: int = 5000, batch: int = 32, steps: int = 20) -> None:
+    """Time ``steps`` Adam steps of the default SphericalCNN on [batch, 1, 60, 60] inputs; scale to ``images``."""
+    from gdl.models import SphericalCNN
+
+    torch.manual_seed(0)
+    model = SphericalCNN()
+    optimizer = torch.optim.Adam(model.parameters(), 5e-3)
+    x, y = torch.rand(batch, 1, 60, 60), torch.randint(0, 10, (batch,))
+
+    def step():
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+    step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    per_step = statistics.median(times)
+    print(f"SphericalCNN (default, {sum(p.numel() for p in model.parameters())} parameters): median train step "
+          f"{per_step * 1e3:.0f} ms for batch {batch} → {per_step * images / batch:.0f} s per {images}-image epoch "
+          f"(one thread)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lmax", type=int, nargs="+", default=[10, 20, 30, 40, 64])
@@ -154,8 +181,12 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--torch-harmonics", action="store_true")
     parser.add_argument("--aliasing", action="store_true", help="only the grid-nonlinearity error table")
+    parser.add_argument("--model-epoch", action="store_true", help="only the SphericalCNN epoch time")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.model_epoch:
+        model_epoch()
+        return
     if args.aliasing:
         aliasing()
         return
