@@ -3,6 +3,7 @@
     python -m gdl.benchmarks.sht_speed [--lmax 10 20 30 40 64] [--signals 512] [--repeats 7]
     python -m gdl.benchmarks.sht_speed --aliasing            # grid-nonlinearity error vs oversampling
     python -m gdl.benchmarks.sht_speed --torch-harmonics     # also torch-harmonics, if importable
+    python -m gdl.benchmarks.sht_speed --model-epoch         # one 5000-image SphericalCNN epoch (train steps)
 
 One thread, float32, ``signals`` random band-limited signals. For every L the methods are
 timed in turn, repetition by repetition (interleaved, so background load hits all alike), and
@@ -64,7 +65,7 @@ def _torch_harmonics_pair(lmax: int):
             th.RealSHT(nlat, nlon, lmax=lmax + 1, mmax=lmax + 1, grid="legendre-gauss").float())
 
 
-def speed(lmax_values, signals: int, repeats: int, with_torch_harmonics: bool) -> list:
+def speed(lmax_values, signals: int, repeats: int, with_torch_harmonics: bool, with_e3nn: bool = True) -> list:
     rows = []
     gen = torch.Generator().manual_seed(0)
     for lmax in lmax_values:
@@ -72,18 +73,21 @@ def speed(lmax_values, signals: int, repeats: int, with_torch_harmonics: bool) -
         gl = SphericalHarmonicTransform(lmax, "gauss-legendre", dtype=torch.float32)
         soft = SphericalHarmonicTransform(lmax, "soft", dtype=torch.float32)
         res = (2 * (lmax + 1), 2 * (lmax + 1))
-        e3_to, e3_from = _e3nn_pair(lmax, res)
-        f_gl, f_soft, f_e3 = gl.synthesis(coeffs), soft.synthesis(coeffs), e3_to(coeffs)
+        f_gl, f_soft = gl.synthesis(coeffs), soft.synthesis(coeffs)
         functions = {
             "gdl GL synthesis": lambda: gl.synthesis(coeffs), "gdl GL analysis": lambda: gl.analysis(f_gl),
             "gdl SOFT synthesis": lambda: soft.synthesis(coeffs), "gdl SOFT analysis": lambda: soft.analysis(f_soft),
-            "e3nn synthesis": lambda: e3_to(coeffs), "e3nn analysis": lambda: e3_from(f_e3),
         }
         errors = {
             "gdl GL": float((gl.analysis(f_gl) - coeffs).norm() / coeffs.norm()),
             "gdl SOFT": float((soft.analysis(f_soft) - coeffs).norm() / coeffs.norm()),
-            "e3nn": float((e3_from(f_e3) - coeffs).norm() / coeffs.norm()),
         }
+        if with_e3nn:
+            e3_to, e3_from = _e3nn_pair(lmax, res)
+            f_e3 = e3_to(coeffs)
+            functions["e3nn synthesis"] = lambda: e3_to(coeffs)
+            functions["e3nn analysis"] = lambda: e3_from(f_e3)
+            errors["e3nn"] = float((e3_from(f_e3) - coeffs).norm() / coeffs.norm())
         if with_torch_harmonics:
             th_inverse, th_forward = _torch_harmonics_pair(lmax)
             # torch-harmonics takes complex coefficients [..., l, m]; time it on its own layout
@@ -147,19 +151,50 @@ def aliasing(lmax: int = 10, channels: int = 8, rotations: int = 8) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
+def model_epoch(images: int = 5000, batch: int = 32, steps: int = 20) -> None:
+    """Time ``steps`` Adam steps of the default SphericalCNN on [batch, 1, 60, 60] inputs; scale to ``images``."""
+    from gdl.models import SphericalCNN
+
+    torch.manual_seed(0)
+    model = SphericalCNN()
+    optimizer = torch.optim.Adam(model.parameters(), 5e-3)
+    x, y = torch.rand(batch, 1, 60, 60), torch.randint(0, 10, (batch,))
+
+    def step():
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+    step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    per_step = statistics.median(times)
+    print(f"SphericalCNN (default, {sum(p.numel() for p in model.parameters())} parameters): median train step "
+          f"{per_step * 1e3:.0f} ms for batch {batch} → {per_step * images / batch:.0f} s per {images}-image epoch "
+          f"(one thread)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lmax", type=int, nargs="+", default=[10, 20, 30, 40, 64])
     parser.add_argument("--signals", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--torch-harmonics", action="store_true")
+    parser.add_argument("--no-e3nn", action="store_true", help="skip e3nn (slow at large L: dense buffers)")
     parser.add_argument("--aliasing", action="store_true", help="only the grid-nonlinearity error table")
+    parser.add_argument("--model-epoch", action="store_true", help="only the SphericalCNN epoch time")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    if args.model_epoch:
+        model_epoch()
+        return
     if args.aliasing:
         aliasing()
         return
-    speed(args.lmax, args.signals, args.repeats, args.torch_harmonics)
+    speed(args.lmax, args.signals, args.repeats, args.torch_harmonics, not args.no_e3nn)
 
 
 if __name__ == "__main__":
