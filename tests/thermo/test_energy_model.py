@@ -12,7 +12,7 @@ from torch_geometric.data import Batch, Data
 from gdl.groups import FieldType
 from gdl.models import EGNN, GNN, SEGNN, TFN, Linear
 from gdl.nn._types import euclidean_group
-from gdl.nn.graph import EGNNConv, SteerableConv, TensorFieldConv, aggregate, edge_spherical_harmonics, edge_structure
+from gdl.nn.graph import EGNNConv, TensorFieldConv
 from gdl.nn.graph import fully_connected_graph
 from gdl.testing import check_equivariance, default_dtype
 from gdl.thermo import BAOAB, EnergyModel, twice_differentiable
@@ -55,24 +55,6 @@ class TFNEnergy(nn.Module):
         return self.head(self.conv_2(h, data.pos, data.edge_index))
 
 
-class SEGNNEnergy(nn.Module):
-    """SteerableConv with node attributes mean_j Y(x_j − x_i), an invariant (0e) output per node."""
-
-    def __init__(self):
-        super().__init__()
-        self.irreps_attr = o3.Irreps.spherical_harmonics(1)
-        self.conv = SteerableConv("1x0e", "4x0e+2x1o", "4x0e", lmax_attr=1)
-        self.head = o3.Linear("4x0e", "1x0e")
-        self.in_type = {"pos": POINTS, "x": SPECIES}
-
-    def forward(self, data):
-        edges = edge_structure(data.edge_index, data.pos.shape[0], data.pos.dtype, fused_layout=False)
-        vec = data.pos.index_select(0, edges.source) - data.pos.index_select(0, edges.target)
-        sh = edge_spherical_harmonics(self.irreps_attr, vec, normalization="integral")
-        node_attr = aggregate(sh, edges, "mean")
-        return self.head(self.conv.propagate(data.x, vec, edges, node_attr, None, sh))
-
-
 class DisplacementEnergy(nn.Module):
     """An N-body model f (equivariant positions) as an invariant energy ½ Σ_i ‖f(data)_i − x_i‖²."""
 
@@ -101,7 +83,7 @@ def separated_cluster(num_graphs=2, num_atoms=6, seed=0, dtype=torch.float64):
 def _built(name):
     torch.manual_seed(0)
     with default_dtype(torch.float64):
-        return {"egnn_layers": lambda: EGNNEnergy(), "tfn_layers": TFNEnergy, "segnn_layers": SEGNNEnergy,
+        return {"egnn_layers": lambda: EGNNEnergy(), "tfn_layers": TFNEnergy,
                 "egnn": lambda: DisplacementEnergy(EGNN(hidden_channels=16, num_layers=2)),
                 "tfn": lambda: DisplacementEnergy(TFN(irreps_hidden="4x0e+2x1o", num_layers=1)),
                 "segnn": lambda: DisplacementEnergy(SEGNN(irreps_hidden="4x0e+2x1o", num_layers=1)),
@@ -117,7 +99,7 @@ def sample_for(name):
     return separated_cluster() if name.endswith("_layers") else make_nbody_batch(2)
 
 
-INVARIANT = ["egnn_layers", "tfn_layers", "segnn_layers", "egnn", "tfn", "segnn"]
+INVARIANT = ["egnn_layers", "tfn_layers", "egnn", "tfn", "segnn"]  # SEGNN covers SteerableConv
 
 
 @pytest.mark.parametrize("name", INVARIANT)

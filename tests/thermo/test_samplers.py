@@ -7,7 +7,6 @@ import torch
 
 from gdl.thermo import (
     BAOAB,
-    LJ_GLOBAL_MINIMA,
     AutogradPotential,
     Potential,
     HarmonicBond,
