@@ -120,8 +120,11 @@ class LennardJones(Potential):
         if self.confine_radius is not None:
             d = x - x.mean(1, keepdim=True)
             u = (d * d).sum(-1) / self.confine_radius ** 2
-            energy = energy + self.epsilon * (u ** 10).sum(-1)
-            g = (20 * self.epsilon / self.confine_radius ** 2) * (u ** 9).unsqueeze(-1) * d  # ∂U/∂d_i
+            u2 = u * u
+            u8 = (u2 * u2) ** 2
+            u9 = u8 * u
+            energy = energy + self.epsilon * (u9 * u).sum(-1)
+            g = (20 * self.epsilon / self.confine_radius ** 2) * u9.unsqueeze(-1) * d  # ∂U/∂d_i
             forces = forces - (g - g.mean(1, keepdim=True))  # d_i = x_i − x̄: subtract the mean part
         return energy, forces
 
