@@ -89,6 +89,8 @@ class ASEPotential(Potential):
                               cell=atoms.get_cell(), pbc=atoms.get_pbc())
         self._replicas: List = []
 
+    dim = 3
+
     @property
     def num_atoms(self) -> int:
         return len(self.template)
@@ -162,8 +164,14 @@ class ASEPotential(Potential):
             return _ASEEnergy.apply(x, self)
         return self._evaluate(x)[0]
 
-    def energy_and_forces(self, x: torch.Tensor):
-        """(E [R] in eV, F [R, N, 3] in eV/Å) from the calculator (no autograd: ASE computes F itself)."""
+    def energy_and_forces(self, x: torch.Tensor, create_graph: bool = False):
+        """(E [R] in eV, F [R, N, 3] in eV/Å) from the calculator (no autograd: ASE computes F itself).
+
+        ``create_graph=True`` (forces to be differentiated again, as in a force loss) is refused: ASE's
+        forces carry no derivative."""
+        if create_graph:
+            raise ValueError(f"{type(self).__name__}: ASE's forces cannot be differentiated (create_graph=True); "
+                             "train a gdl EnergyModel on its labels instead")
         return self._evaluate(self._read(x))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
