@@ -97,9 +97,13 @@ def sample_emt_cluster(name: str, kelvin: float, replicas: int, frames: int, *, 
                     masses=potential.masses)
     generator = torch.Generator().manual_seed(seed)
     x0 = torch.as_tensor(atoms.positions, dtype=torch.float64).expand(replicas, -1, -1).clone()
-    if equilibration_steps:
-        x0 = sampler.run(x0, equilibration_steps, record_every=equilibration_steps, generator=generator).final_positions
-    trajectory = sampler.run(x0, frames * record_every, record_every=record_every, generator=generator)
+    try:
+        if equilibration_steps:
+            x0 = sampler.run(x0, equilibration_steps, record_every=equilibration_steps, generator=generator).final_positions
+        trajectory = sampler.run(x0, frames * record_every, record_every=record_every, generator=generator)
+    except FloatingPointError as exc:  # name the time step in the unit the caller gave it
+        raise FloatingPointError(f"sampling {name} at {kelvin:g} K with dt_fs = {dt_fs:g} fs "
+                                 f"(= {dt_fs * units.fs:.4g} ASE time units): {exc}") from None
     positions = trajectory.positions.reshape(frames * replicas, len(atoms), 3)
     energy, forces = potential.energy_and_forces(positions)
     return atoms, positions, energy, forces
