@@ -203,9 +203,8 @@ class GraphPotential(Potential):
         return self.energy_model.energy(self._batch(x))
 
     def energy_and_forces(self, x: torch.Tensor, create_graph: bool = False):
-        batch = self._batch(x if not create_graph else x)
-        if create_graph and x.requires_grad:
-            batch.pos = x.reshape(-1, x.shape[-1])
+        """(E [R], F [R, N, d]); with ``create_graph`` and x requiring grad, F stays differentiable in x."""
+        batch = self._batch(x)
         energy, forces = self.energy_model.energy_and_forces(batch, create_graph=create_graph)
         return energy, forces.view(x.shape)
 
