@@ -76,7 +76,7 @@ def test_a_few_steps_on_one_batch_reduce_the_loss(tmp_path):
         loss = energy_force_loss(model(batch), batch)
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
 
 
