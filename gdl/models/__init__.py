@@ -13,8 +13,12 @@ Charged N-body (PyG batch with ``pos``, ``vel``, ``charges``, ``edge_index`` →
 - ``read_nbody`` (checked batch fields), ``nbody_in_type`` / ``nbody_out_type`` (declared types).
 
 Circular skip-link graphs: ``CSLClassifier`` (GIN with or without random-walk encodings).
+
+Force fields: ``EGNNEnergy`` (invariant per-graph energy from atomic numbers and positions; wrap it in
+``gdl.thermo.EnergyModel`` for forces).
 """
 from gdl.models._csl import CSLClassifier
+from gdl.models._force_field import EGNNEnergy
 from gdl.models._nbody_egnn import EGNN
 from gdl.models._nbody_inputs import NBodyInputs, nbody_in_type, nbody_out_type, read_nbody
 from gdl.models._nbody_models import GNN, SEGNN, TFN, Linear
@@ -22,4 +26,5 @@ from gdl.models._nbody_models import GNN, SEGNN, TFN, Linear
 __all__ = [
     "EGNN", "TFN", "SEGNN", "GNN", "Linear", "CSLClassifier",
     "NBodyInputs", "read_nbody", "nbody_in_type", "nbody_out_type",
+    "EGNNEnergy",
 ]

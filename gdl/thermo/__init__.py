@@ -17,9 +17,17 @@ record_every, generator) -> Trajectory``):
 - ``SimulatedAnnealing(potential, kT_start, kT_end, dt, ...)`` and ``minimize`` (FIRE quench),
 - ``ReplicaExchange(potential, kTs, dt, swap_every, ...)``, ``geometric_ladder``, ``heat_capacity``.
 
+ASE interop (``ase``, the ``thermo`` extra; units eV, Å, amu, kT in eV): ``atoms_to_data`` /
+``data_to_atoms`` (ASE ``Atoms`` ⇄ PyG ``Data``, radius graphs with periodic images on plain torch),
+``ASEPotential(calculator_factory, atoms)`` and ``EMTPotential(symbols)`` (ASE calculators as
+``Potential``s), ``kelvin_to_kT``; ``EMTClusters`` (Cu₁₃ / Cu₃₈ sampled by BAOAB on EMT, labelled
+with EMT energies and forces: the ``emt_clusters`` task's dataset).
+
 Tensor-generic steps shared with the learning-dynamics tools: ``overdamped_step``,
 ``mala_log_ratio``, ``baoab_step``.
 """
+from gdl.thermo._ase_bridge import atoms_to_data, data_to_atoms, edge_vectors, periodic_radius_graph
+from gdl.thermo._emt import EMT_ELEMENTS, ASEPotential, EMTPotential, kelvin_to_kT, kT_to_kelvin
 from gdl.thermo._annealing import Minimum, SimulatedAnnealing, annealing_schedule, minimize
 from gdl.thermo._baoab import BAOAB, LangevinState, baoab_step, kinetic_energy
 from gdl.thermo._energy_model import EnergyModel, GraphPotential, energy_type, force_type, twice_differentiable
@@ -28,6 +36,7 @@ from gdl.thermo._lennard_jones import LJ_GLOBAL_MINIMA, CoincidentAtomsError, Le
 from gdl.thermo._potential import AutogradPotential, HarmonicBond, Potential, safe_distance
 from gdl.thermo._replica_exchange import ReplicaExchange, geometric_ladder, heat_capacity, reweighted_heat_capacity
 from gdl.thermo._sampling import Trajectory
+from gdl.thermo.emt_clusters import EMTClusters
 
 __all__ = [
     "Potential", "AutogradPotential", "HarmonicBond", "LennardJones", "LJ_GLOBAL_MINIMA", "CoincidentAtomsError", "random_cluster",
@@ -36,4 +45,6 @@ __all__ = [
     "OverdampedLangevin", "BAOAB", "SimulatedAnnealing", "ReplicaExchange", "Trajectory",
     "minimize", "Minimum", "annealing_schedule", "geometric_ladder", "heat_capacity", "reweighted_heat_capacity",
     "overdamped_step", "mala_log_ratio", "baoab_step", "kinetic_energy", "LangevinState",
+    "atoms_to_data", "data_to_atoms", "edge_vectors", "periodic_radius_graph",
+    "ASEPotential", "EMTPotential", "EMT_ELEMENTS", "kelvin_to_kT", "kT_to_kelvin", "EMTClusters",
 ]

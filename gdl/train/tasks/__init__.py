@@ -1,7 +1,8 @@
-"""Built-in tasks; importing this package registers them (``nbody``, ``csl``).
+"""Built-in tasks; importing this package registers them (``nbody``, ``csl``, ``emt_clusters``).
 
 Each task module imports its dataset and models lazily (when a run builds them), so listing
 tasks stays fast.
 """
 from gdl.train.tasks import nbody  # noqa: F401
 from gdl.train.tasks import csl  # noqa: F401
+from gdl.train.tasks import emt_clusters  # noqa: F401
