@@ -51,7 +51,7 @@ def _quench(x, fmax=1e-5, max_steps=5000):
 
 
 def find_minimum(atoms: int, seed: int, method: str, replicas: int, steps: int, quench_every: int, kT_start: float,
-                 kT_end: float, dt: float, confine_radius: float, start_radius: float) -> dict:
+                 kT_end: float, dt: float, confine_radius: float, start_radius: float, verbose: bool = False) -> dict:
     g = torch.Generator().manual_seed(seed)
     x = random_cluster(replicas, atoms, start_radius, generator=g)
     lj = LennardJones(confine_radius=confine_radius)
@@ -73,6 +73,9 @@ def find_minimum(atoms: int, seed: int, method: str, replicas: int, steps: int, 
         energies, _, quench_steps = _quench(x)
         evaluations += replicas * (quench_every + quench_steps)
         best = min(best, float(energies.min()))
+        if verbose:
+            print(f"  seed {seed} step {(s + 1) * quench_every}: best quenched {best:.6f} "
+                  f"({evaluations} evaluations, {time.perf_counter() - t0:.0f} s)", flush=True)
         if found_at is None and best <= target + 1e-4:
             found_at = (s + 1) * quench_every
             break
@@ -123,6 +126,7 @@ def main(argv=None) -> None:
     m.add_argument("--dt", type=float, default=0.005)
     m.add_argument("--confine-radius", type=float, default=2.5)
     m.add_argument("--start-radius", type=float, default=None)
+    m.add_argument("--verbose", action="store_true", help="print the best quenched energy after every segment")
     h = sub.add_parser("heat-capacity", help="C_v(T) of LJ13 by replica exchange")
     h.add_argument("--atoms", type=int, default=13)
     h.add_argument("--kT-min", type=float, default=0.15)
@@ -144,7 +148,7 @@ def main(argv=None) -> None:
         results = []
         for seed in range(args.seeds):
             r = find_minimum(args.atoms, seed, args.method, args.replicas, args.steps, args.quench_every, args.kT_start,
-                             args.kT_end, args.dt, args.confine_radius, radius)
+                             args.kT_end, args.dt, args.confine_radius, radius, args.verbose)
             results.append(r)
             print(f"seed {seed}: best {r['best']:.6f} (gap {r['gap']:.6f}) success={r['success']} "
                   f"steps={r['steps_to_success']} evaluations={r['evaluations']} {r['seconds']:.1f} s", flush=True)
