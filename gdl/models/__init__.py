@@ -24,6 +24,11 @@ from gdl.models._csl import CSLClassifier
 from gdl.models._gem_cnn import GEMCNN
 from gdl.models._mesh_baselines import InvariantFeatureMLP, MeshGCN
 from gdl.models._mesh_inputs import invariant_vertex_features, read_mesh
+Force fields: ``EGNNEnergy`` (invariant per-graph energy from atomic numbers and positions; wrap it in
+``gdl.thermo.EnergyModel`` for forces).
+"""
+from gdl.models._csl import CSLClassifier
+from gdl.models._force_field import EGNNEnergy
 from gdl.models._nbody_egnn import EGNN
 from gdl.models._nbody_inputs import NBodyInputs, nbody_in_type, nbody_out_type, read_nbody
 from gdl.models._nbody_models import GNN, SEGNN, TFN, Linear
@@ -36,4 +41,5 @@ __all__ = [
     "NBodyInputs", "read_nbody", "nbody_in_type", "nbody_out_type",
     "GEMCNN", "MeshGCN", "InvariantFeatureMLP", "invariant_vertex_features", "read_mesh",
     "PlanarCNN",
+    "EGNNEnergy",
 ]

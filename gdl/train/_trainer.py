@@ -59,6 +59,18 @@ def move_batch(batch, device, dtype):
     return batch
 
 
+def detach_outputs(pred):
+    """``pred`` without autograd history: a tensor, or the tensors inside a dict / tuple / list (e.g. the
+    ``{"energy", "forces"}`` of a force-field model, whose forces keep their graph while training)."""
+    if isinstance(pred, torch.Tensor):
+        return pred.detach()
+    if isinstance(pred, dict):
+        return {k: detach_outputs(v) for k, v in pred.items()}
+    if isinstance(pred, (list, tuple)):
+        return type(pred)(detach_outputs(v) for v in pred)
+    return pred
+
+
 def resolve_config(values: dict, task: Optional[Task] = None) -> TrainConfig:
     """TrainConfig defaults ← the task's defaults ← the model's defaults ← ``values`` (a validated config).
 
@@ -330,7 +342,7 @@ class Trainer:
             loss = self.compute_gradients(batch)
             self.optimizer_step()
             with torch.no_grad():
-                m_sum, m_count = self.task.metric.fn(self._last_pred.detach(), batch)
+                m_sum, m_count = self.task.metric.fn(detach_outputs(self._last_pred), batch)
             sums += torch.stack([loss.detach().double() * m_count, torch.as_tensor(m_count, dtype=torch.float64, device=self.device),
                                  torch.as_tensor(m_sum, dtype=torch.float64, device=self.device), torch.as_tensor(m_count, dtype=torch.float64, device=self.device)])
             if hasattr(bar, "set_postfix") and step % 10 == 0:
