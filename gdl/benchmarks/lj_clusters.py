@@ -18,7 +18,8 @@ quench steps).
 ``heat-capacity``: C chains × K temperatures of BAOAB with swaps every --swap-every steps, the
 cluster kept by the soft wall ε Σ (‖x_i − x̄‖/R_c)²⁰ (R_c = --confine-radius); C_v/k_B = 3N/2 +
 Var(U)/kT² per temperature over the second half of the run, pooled over chains, with the
-standard error from the spread between chains.
+standard error from the spread between chains; and the smooth curve between the ladder's
+temperatures by the multiple-histogram method (``reweighted_heat_capacity``).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from gdl.thermo import (
     heat_capacity,
     minimize,
     random_cluster,
+    reweighted_heat_capacity,
 )
 
 ICOSAHEDRAL_LJ38 = -173.252378
@@ -49,7 +51,7 @@ def _quench(x, fmax=1e-5, max_steps=5000):
 
 
 def find_minimum(atoms: int, seed: int, method: str, replicas: int, steps: int, quench_every: int, kT_start: float,
-                 kT_end: float, dt: float, confine_radius: float, start_radius: float) -> dict:
+                 kT_end: float, dt: float, confine_radius: float, start_radius: float, verbose: bool = False) -> dict:
     g = torch.Generator().manual_seed(seed)
     x = random_cluster(replicas, atoms, start_radius, generator=g)
     lj = LennardJones(confine_radius=confine_radius)
@@ -71,6 +73,9 @@ def find_minimum(atoms: int, seed: int, method: str, replicas: int, steps: int, 
         energies, _, quench_steps = _quench(x)
         evaluations += replicas * (quench_every + quench_steps)
         best = min(best, float(energies.min()))
+        if verbose:
+            print(f"  seed {seed} step {(s + 1) * quench_every}: best quenched {best:.6f} "
+                  f"({evaluations} evaluations, {time.perf_counter() - t0:.0f} s)", flush=True)
         if found_at is None and best <= target + 1e-4:
             found_at = (s + 1) * quench_every
             break
@@ -94,9 +99,15 @@ def heat_capacity_curve(atoms: int, kT_min: float, kT_max: float, temperatures: 
     per_chain = torch.stack([heat_capacity(half[:, c], kTs, atoms) for c in range(chains)])
     error = per_chain.std(0, unbiased=True) / math.sqrt(chains)
     peak = int(cv.argmax())
+    grid = torch.linspace(kT_min, kT_max, 161, dtype=torch.float64)
+    smooth = reweighted_heat_capacity(half, kTs, grid, atoms)
+    top = int(smooth.argmax())
     return {"kT": kTs.tolist(), "cv": cv.tolist(), "cv_per_atom": (cv / atoms).tolist(), "stderr": error.tolist(),
             "mean_energy": half.mean((0, 1)).tolist(), "peak_kT": float(kTs[peak]), "peak_cv": float(cv[peak]),
-            "peak_cv_per_atom": float(cv[peak] / atoms), "swap_acceptance": traj.swap_acceptance.tolist(),
+            "peak_cv_per_atom": float(cv[peak] / atoms), "reweighted_kT": grid.tolist(),
+            "reweighted_cv_per_atom": (smooth / atoms).tolist(), "reweighted_peak_kT": float(grid[top]),
+            "reweighted_peak_cv_per_atom": float(smooth[top] / atoms),
+            "swap_acceptance": traj.swap_acceptance.tolist(),
             "seconds": seconds, "energy_evaluations": steps * chains * temperatures}
 
 
@@ -115,6 +126,7 @@ def main(argv=None) -> None:
     m.add_argument("--dt", type=float, default=0.005)
     m.add_argument("--confine-radius", type=float, default=2.5)
     m.add_argument("--start-radius", type=float, default=None)
+    m.add_argument("--verbose", action="store_true", help="print the best quenched energy after every segment")
     h = sub.add_parser("heat-capacity", help="C_v(T) of LJ13 by replica exchange")
     h.add_argument("--atoms", type=int, default=13)
     h.add_argument("--kT-min", type=float, default=0.15)
@@ -136,7 +148,7 @@ def main(argv=None) -> None:
         results = []
         for seed in range(args.seeds):
             r = find_minimum(args.atoms, seed, args.method, args.replicas, args.steps, args.quench_every, args.kT_start,
-                             args.kT_end, args.dt, args.confine_radius, radius)
+                             args.kT_end, args.dt, args.confine_radius, radius, args.verbose)
             results.append(r)
             print(f"seed {seed}: best {r['best']:.6f} (gap {r['gap']:.6f}) success={r['success']} "
                   f"steps={r['steps_to_success']} evaluations={r['evaluations']} {r['seconds']:.1f} s", flush=True)
@@ -154,6 +166,8 @@ def main(argv=None) -> None:
         summary["args"] = vars(args)
         for kT, cv, err in zip(summary["kT"], summary["cv_per_atom"], summary["stderr"]):
             print(f"kT {kT:.4f}  C_v/(N k_B) {cv:.3f} ± {err / args.atoms:.3f}")
+        print(f"multiple-histogram peak at kT = {summary['reweighted_peak_kT']:.4f}: C_v/(N k_B) = "
+              f"{summary['reweighted_peak_cv_per_atom']:.3f}")
         print(f"peak at kT = {summary['peak_kT']:.4f}: C_v/(N k_B) = {summary['peak_cv_per_atom']:.3f}; swap acceptance "
               f"{[round(a, 2) for a in summary['swap_acceptance']]}; {summary['seconds']:.0f} s")
     if args.out:

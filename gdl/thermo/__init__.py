@@ -34,7 +34,7 @@ from gdl.thermo._energy_model import EnergyModel, GraphPotential, energy_type, f
 from gdl.thermo._langevin import OverdampedLangevin, mala_log_ratio, overdamped_step
 from gdl.thermo._lennard_jones import LJ_GLOBAL_MINIMA, CoincidentAtomsError, LennardJones, random_cluster
 from gdl.thermo._potential import AutogradPotential, HarmonicBond, Potential, safe_distance
-from gdl.thermo._replica_exchange import ReplicaExchange, geometric_ladder, heat_capacity
+from gdl.thermo._replica_exchange import ReplicaExchange, geometric_ladder, heat_capacity, reweighted_heat_capacity
 from gdl.thermo._sampling import Trajectory
 from gdl.thermo.emt_clusters import EMTClusters
 
@@ -43,7 +43,7 @@ __all__ = [
     "safe_distance",
     "EnergyModel", "GraphPotential", "energy_type", "force_type", "twice_differentiable",
     "OverdampedLangevin", "BAOAB", "SimulatedAnnealing", "ReplicaExchange", "Trajectory",
-    "minimize", "Minimum", "annealing_schedule", "geometric_ladder", "heat_capacity",
+    "minimize", "Minimum", "annealing_schedule", "geometric_ladder", "heat_capacity", "reweighted_heat_capacity",
     "overdamped_step", "mala_log_ratio", "baoab_step", "kinetic_energy", "LangevinState",
     "atoms_to_data", "data_to_atoms", "edge_vectors", "periodic_radius_graph",
     "ASEPotential", "EMTPotential", "EMT_ELEMENTS", "kelvin_to_kT", "kT_to_kelvin", "EMTClusters",

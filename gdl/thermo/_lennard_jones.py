@@ -3,9 +3,10 @@ r"""The Lennard-Jones potential of a cluster, in reduced units, with an optional
     E(x) = Σ_{i<j} 4ε [(σ/r_ij)¹² − (σ/r_ij)⁶]            (+ shift, if truncated at r_c)
            + ε Σ_i (‖x_i − x̄‖ / R_c)²⁰                      (if ``confine_radius`` R_c is given)
 
-x̄ is the centre of mass. The wall (the constraining potential of the parallel-tempering studies
-of LJ clusters, e.g. Neirotti, Calvo, Freeman & Doll, J. Chem. Phys. 112, 10340 (2000)) keeps an
-evaporated atom from leaving: it is < 1e-6 ε inside 0.5 R_c and grows steeply beyond R_c.
+x̄ is the centre of mass. The wall (a smooth constraining potential, as cluster simulations use
+to keep the canonical ensemble of a finite cluster defined) keeps an evaporated atom from
+leaving: it is < 1e-6 ε per atom inside 0.5 R_c and grows steeply beyond R_c; unlike a hard
+sphere it has finite forces, so dynamics (BAOAB) can feel it.
 
 Everything is a polynomial in r_ij² and ‖x_i − x̄‖²: no square root, twice differentiable,
 E(d)-invariant (translations, rotations, reflections) and invariant under permutations of the
@@ -120,8 +121,11 @@ class LennardJones(Potential):
         if self.confine_radius is not None:
             d = x - x.mean(1, keepdim=True)
             u = (d * d).sum(-1) / self.confine_radius ** 2
-            energy = energy + self.epsilon * (u ** 10).sum(-1)
-            g = (20 * self.epsilon / self.confine_radius ** 2) * (u ** 9).unsqueeze(-1) * d  # ∂U/∂d_i
+            u2 = u * u
+            u8 = (u2 * u2) ** 2
+            u9 = u8 * u
+            energy = energy + self.epsilon * (u9 * u).sum(-1)
+            g = (20 * self.epsilon / self.confine_radius ** 2) * u9.unsqueeze(-1) * d  # ∂U/∂d_i
             forces = forces - (g - g.mean(1, keepdim=True))  # d_i = x_i − x̄: subtract the mean part
         return energy, forces
 

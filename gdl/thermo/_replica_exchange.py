@@ -154,3 +154,43 @@ class ReplicaExchange:
     def __repr__(self) -> str:
         return (f"ReplicaExchange(kTs={[round(v, 4) for v in self.kTs.tolist()]}, dt={self.dynamics.dt}, "
                 f"swap_every={self.swap_every}, potential={self.potential!r})")
+
+
+def reweighted_heat_capacity(potential_energies: torch.Tensor, kTs, kT_grid, num_atoms: int, dim: int = 3,
+                             iterations: int = 2000, tolerance: float = 1e-10) -> torch.Tensor:
+    r"""C_v/k_B on any temperatures ``kT_grid`` from replica-exchange energies [T, ..., K], by the
+    multiple-histogram method (Ferrenberg & Swendsen 1989; the MBAR equations on energies).
+
+    The samples of all K temperatures are pooled; the reduced free energies f_k solve
+    f_k = −log Σ_n exp(−β_k U_n) / Σ_l N_l exp(f_l − β_l U_n), and at β = 1/kT a sample weighs
+    w_n ∝ exp(−β U_n) / Σ_l N_l exp(f_l − β_l U_n). Then C_v/k_B = d N/2 + β² (⟨U²⟩ − ⟨U⟩²).
+    Between the ladder's temperatures this interpolates smoothly (where neighbouring histograms
+    overlap, as they must for swaps to be accepted)."""
+    kTs = check_temperature(kTs, "kTs").to(torch.float64)
+    grid = check_temperature(kT_grid, "kT_grid").to(torch.float64).reshape(-1)
+    u = potential_energies.detach().to(torch.float64)
+    K = u.shape[-1]
+    if kTs.dim() != 1 or kTs.shape[0] != K:
+        raise ValueError(f"reweighted_heat_capacity: {kTs.numel()} temperatures for energies with {K} on the last axis")
+    samples = u.reshape(-1, K)  # every frame and chain, per temperature
+    counts = torch.full((K,), float(samples.shape[0]), dtype=torch.float64)
+    pooled = samples.T.reshape(-1)  # [K · n]
+    shift = pooled.min()
+    pooled = pooled - shift  # energies from the lowest one: better conditioned exponents
+    beta = 1 / kTs
+    log_counts = counts.log()
+    f = torch.zeros(K, dtype=torch.float64)
+    for _ in range(iterations):
+        log_denominator = torch.logsumexp(log_counts[:, None] + f[:, None] - beta[:, None] * pooled[None, :], 0)
+        f_new = -torch.logsumexp(-beta[:, None] * pooled[None, :] - log_denominator[None, :], 1)
+        f_new = f_new - f_new[0]
+        done = float((f_new - f).abs().max()) < tolerance
+        f = f_new
+        if done:
+            break
+    log_denominator = torch.logsumexp(log_counts[:, None] + f[:, None] - beta[:, None] * pooled[None, :], 0)
+    log_w = -(1 / grid)[:, None] * pooled[None, :] - log_denominator[None, :]
+    w = torch.softmax(log_w, 1)
+    mean = (w * pooled).sum(1)
+    var = (w * (pooled - mean[:, None]) ** 2).sum(1)
+    return 0.5 * dim * num_atoms + var / grid ** 2

@@ -10,7 +10,7 @@ from torch import nn
 from torch_geometric.data import Batch, Data
 
 from gdl.groups import FieldType
-from gdl.models import EGNN, GNN, SEGNN, TFN, Linear
+from gdl.models import EGNN, GNN, SEGNN, TFN, EGNNEnergy, Linear
 from gdl.nn._types import euclidean_group
 from gdl.nn.graph import EGNNConv, TensorFieldConv
 from gdl.nn.graph import fully_connected_graph
@@ -23,7 +23,7 @@ SPECIES = FieldType(E3, E3.trivial_rep(1))
 POINTS = FieldType(E3, E3.standard_rep())
 
 
-class EGNNEnergy(nn.Module):
+class EGNNLayerEnergy(nn.Module):
     """Σ_i head(h_i) after EGNNConv layers on a species scalar (fused layers by default)."""
 
     def __init__(self, hidden=12, layers=2, fused=True):
@@ -83,10 +83,11 @@ def separated_cluster(num_graphs=2, num_atoms=6, seed=0, dtype=torch.float64):
 def _built(name):
     torch.manual_seed(0)
     with default_dtype(torch.float64):
-        return {"egnn_layers": lambda: EGNNEnergy(), "tfn_layers": TFNEnergy,
+        return {"egnn_layers": lambda: EGNNLayerEnergy(), "tfn_layers": TFNEnergy,
                 "egnn": lambda: DisplacementEnergy(EGNN(hidden_channels=16, num_layers=2)),
                 "tfn": lambda: DisplacementEnergy(TFN(irreps_hidden="4x0e+2x1o", num_layers=1)),
                 "segnn": lambda: DisplacementEnergy(SEGNN(irreps_hidden="4x0e+2x1o", num_layers=1)),
+                "egnn_energy": lambda: EGNNEnergy(hidden_channels=12, num_layers=2, num_radial=8, cutoff=3.0),
                 "gnn": lambda: DisplacementEnergy(GNN(hidden_channels=16, num_layers=2)),
                 "linear": lambda: DisplacementEnergy(Linear())}[name]()
 
@@ -96,10 +97,15 @@ def build(name):
 
 
 def sample_for(name):
+    if name == "egnn_energy":  # the force-field model reads atomic numbers z
+        batch = separated_cluster()
+        batch.z = 28 + batch.x[:, 0].long()
+        del batch.x
+        return batch
     return separated_cluster() if name.endswith("_layers") else make_nbody_batch(2)
 
 
-INVARIANT = ["egnn_layers", "tfn_layers", "egnn", "tfn", "segnn"]  # SEGNN covers SteerableConv
+INVARIANT = ["egnn_layers", "tfn_layers", "egnn", "tfn", "segnn", "egnn_energy"]  # SEGNN covers SteerableConv
 
 
 @pytest.mark.parametrize("name", INVARIANT)

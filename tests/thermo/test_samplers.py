@@ -17,6 +17,7 @@ from gdl.thermo import (
     annealing_schedule,
     geometric_ladder,
     heat_capacity,
+    reweighted_heat_capacity,
     mala_log_ratio,
     minimize,
     overdamped_step,
@@ -183,6 +184,9 @@ def test_heat_capacity_of_harmonic_samples_is_d_times_n():
     u = 0.5 * (x * x).sum((-1, -2))
     cv = heat_capacity(u, kTs, num_atoms=4, dim=3)
     assert torch.allclose(cv, torch.full((3,), 12.0, dtype=torch.float64), rtol=0.03)
+    # reweighting the pooled samples to temperatures between (and at) the ladder's gives the same answer
+    between = reweighted_heat_capacity(u[:4000], kTs, [0.5, 0.7, 1.0, 1.4, 2.0], num_atoms=4, dim=3)
+    assert torch.allclose(between, torch.full((5,), 12.0, dtype=torch.float64), rtol=0.05)
 
 
 def test_annealing_schedule_and_annealing_finds_the_lj7_minimum():
