@@ -18,17 +18,16 @@ Meshes (PyG batch with ``pos`` [V, 3], ``face`` [3, F] → per-vertex outputs [V
 (gauge-equivariant mesh CNN on ``gdl.nn.mesh``; invariant-descriptor or XYZ input), and the
 baselines ``MeshGCN`` (GCN on XYZ) and ``InvariantFeatureMLP`` (``invariant_vertex_features``).
 Spherical MNIST (grid image [B, 1, 2b, 2b] or a batch with that ``x`` → logits): ``PlanarCNN``, the
-non-equivariant baseline.
-"""
-from gdl.models._csl import CSLClassifier
-from gdl.models._gem_cnn import GEMCNN
-from gdl.models._mesh_baselines import InvariantFeatureMLP, MeshGCN
-from gdl.models._mesh_inputs import invariant_vertex_features, read_mesh
+non-equivariant baseline; ``SphericalCNN`` (spherical CNN on ``gdl.nn.sphere``).
+
 Force fields: ``EGNNEnergy`` (invariant per-graph energy from atomic numbers and positions; wrap it in
 ``gdl.thermo.EnergyModel`` for forces).
 """
 from gdl.models._csl import CSLClassifier
 from gdl.models._force_field import EGNNEnergy
+from gdl.models._gem_cnn import GEMCNN
+from gdl.models._mesh_baselines import InvariantFeatureMLP, MeshGCN
+from gdl.models._mesh_inputs import invariant_vertex_features, read_mesh
 from gdl.models._nbody_egnn import EGNN
 from gdl.models._nbody_inputs import NBodyInputs, nbody_in_type, nbody_out_type, read_nbody
 from gdl.models._nbody_models import GNN, SEGNN, TFN, Linear

@@ -18,7 +18,7 @@ rotation per vertex.
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from typing import Callable
 
 import torch
 from torch import nn

@@ -1,6 +1,5 @@
 """Built-in tasks; importing this package registers them (``nbody``, ``csl``, ``synth_faust``, ``cortical``,
 ``spherical_mnist``, ``emt_clusters``).
-"""Built-in tasks; importing this package registers them (``nbody``, ``csl``, ``emt_clusters``).
 
 Each task module imports its dataset and models lazily (when a run builds them), so listing
 tasks stays fast.

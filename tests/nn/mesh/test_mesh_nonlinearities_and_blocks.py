@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gdl.gauge import GaugeTransform, MeshGeometry
-from gdl.groups import SO2, FieldType
+from gdl.groups import SO2
 from gdl.nn.mesh import (GatedNonlinearity, GaugeLinear, GaugeResNetBlock, NormNonlinearity, RegularNonlinearity)
 from gdl.testing import GaugeSymmetry, check_equivariance
 from gdl.testing.strategies import triangle_mesh
