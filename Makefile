@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/gdl train nbody --model egnn --epochs 20
 
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info
