@@ -28,9 +28,12 @@ import pickle
 import sys
 import warnings
 from pathlib import Path
+from typing import List
 
 import torch
 from torch_geometric.data import InMemoryDataset
+
+from gdl.data._home import config_hash
 
 try:  # POSIX; elsewhere generation is not locked
     import fcntl
@@ -194,6 +197,21 @@ class CachedInMemoryDataset(InMemoryDataset):
     """
 
     _verified_bytes = None
+
+    @property
+    def processed_tag(self) -> str:
+        """What tells this dataset's cache folders apart besides the generation hash (e.g. the split)."""
+        return ""
+
+    @property
+    def processed_dir(self) -> str:
+        """``root/processed/[tag_]<hash of self.generation>``: one folder per set of parameters."""
+        name = config_hash(self.generation)
+        return os.path.join(self.root, "processed", f"{self.processed_tag}_{name}" if self.processed_tag else name)
+
+    @property
+    def processed_file_names(self) -> List[str]:
+        return ["data.pt"]
 
     def _process(self) -> None:  # replaces PyG's: verify-or-generate under the cache lock
         path = Path(self.processed_paths[0])

@@ -17,16 +17,15 @@ so "train left, test right" is a real transfer to another surface.
 from __future__ import annotations
 
 import importlib.util
-import os.path as osp
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
 from torch_geometric.data import Data
 
 from gdl.data._cache import CachedInMemoryDataset
-from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
+from gdl.data._home import dataset_root, hook_repr, save_processed
 from gdl.data.meshes import random_rotation
 
 __all__ = ["CorticalSurface", "fsaverage5_folder", "read_fsaverage5", "CORTICAL_SURFACES", "CORTICAL_MAPS"]
@@ -129,13 +128,6 @@ class CorticalSurface(CachedInMemoryDataset):
         super().__init__(dataset_root("cortical", root), transform, pre_transform, pre_filter, force_reload=force_reload)
         self.load_cache()
 
-    @property
-    def processed_dir(self) -> str:
-        return osp.join(self.root, "processed", config_hash(self.generation))
-
-    @property
-    def processed_file_names(self) -> List[str]:
-        return ["data.pt"]
 
     def process(self) -> None:
         data_list = []

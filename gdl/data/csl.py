@@ -14,15 +14,14 @@ Items are PyG ``Data(edge_index=[2, 164], y=[1], num_nodes=41)`` without node fe
 """
 from __future__ import annotations
 
-import os.path as osp
-from typing import Callable, List, Optional
+from typing import Callable, Optional
 
 import networkx as nx
 import torch
 from torch_geometric.data import Data
 
 from gdl.data._cache import CachedInMemoryDataset
-from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
+from gdl.data._home import dataset_root, hook_repr, save_processed
 
 __all__ = ["CSL", "CSL_SKIPS", "circular_skip_link_graph"]
 
@@ -86,13 +85,6 @@ class CSL(CachedInMemoryDataset):
         super().__init__(dataset_root("csl", root), transform, pre_transform, pre_filter, force_reload=force_reload)
         self.load_cache()
 
-    @property
-    def processed_dir(self) -> str:
-        return osp.join(self.root, "processed", config_hash(self.generation))
-
-    @property
-    def processed_file_names(self) -> List[str]:
-        return ["data.pt"]
 
     @property
     def num_classes(self) -> int:

@@ -16,7 +16,6 @@ SHA-256 when ``archive_sha256`` is given (gdl records the digest it saw in
 from __future__ import annotations
 
 import hashlib
-import os.path as osp
 import zipfile
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence
@@ -25,7 +24,7 @@ import torch
 from torch_geometric.data import Data
 
 from gdl.data._cache import CachedInMemoryDataset
-from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
+from gdl.data._home import dataset_root, hook_repr, save_processed
 from gdl.data.ply import PlyError, read_ply
 
 __all__ = ["FAUST", "FAUST_URL", "FAUST_ARCHIVE", "FAUST_NUM_VERTICES", "registration_path"]
@@ -94,12 +93,8 @@ class FAUST(CachedInMemoryDataset):
         return [registration_path(i) for i in self.registrations]
 
     @property
-    def processed_dir(self) -> str:
-        return osp.join(self.root, "processed", f"{self.split}_{config_hash(self.generation)}")
-
-    @property
-    def processed_file_names(self) -> List[str]:
-        return ["data.pt"]
+    def processed_tag(self) -> str:
+        return self.split
 
     def download(self) -> None:
         """Extract ``<root>/raw/MPI-FAUST.zip`` if it is there; otherwise say where to get it and put it."""

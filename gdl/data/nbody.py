@@ -25,15 +25,14 @@ and can be of any size. Either way the splits are disjoint and reproducible.
 """
 from __future__ import annotations
 
-import os.path as osp
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, Optional
 
 import numpy as np
 import torch
 from torch_geometric.data import Data
 
 from gdl.data._cache import CachedInMemoryDataset
-from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
+from gdl.data._home import dataset_root, hook_repr, save_processed
 from gdl.data.charged_particles import (
     ChargedParticlesConfig,
     draw_initial_conditions,
@@ -179,12 +178,8 @@ class NBodyCharged(CachedInMemoryDataset):
         self.load_cache()
 
     @property
-    def processed_dir(self) -> str:
-        return osp.join(self.root, "processed", f"{self.split}_{self.count}_{config_hash(self.generation)}")
-
-    @property
-    def processed_file_names(self) -> List[str]:
-        return ["data.pt"]
+    def processed_tag(self) -> str:
+        return f"{self.split}_{self.count}"
 
     def process(self) -> None:
         arrays = generate_nbody_split(

@@ -45,16 +45,15 @@ import gzip
 import hashlib
 import io
 import math
-import os.path as osp
 import warnings
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 import torch
 from torch_geometric.data import Data
 
 from gdl.data._cache import CachedInMemoryDataset
-from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
+from gdl.data._home import dataset_root, hook_repr, save_processed
 from gdl.data.splits import stratified_folds
 
 __all__ = ["SphericalMNIST", "spherical_grid", "grid_points", "project_digits", "load_mnist_5k", "mnist_5k_path",
@@ -303,13 +302,8 @@ class SphericalMNIST(CachedInMemoryDataset):
         self.load_cache()
 
     @property
-    def processed_dir(self) -> str:
-        tag = f"{self.split}_{'R' if self.rotate else 'NR'}_b{self.bandwidth}"
-        return osp.join(self.root, "processed", f"{tag}_{config_hash(self.generation)}")
-
-    @property
-    def processed_file_names(self) -> List[str]:
-        return ["data.pt"]
+    def processed_tag(self) -> str:
+        return f"{self.split}_{'R' if self.rotate else 'NR'}_b{self.bandwidth}"
 
     @property
     def num_classes(self) -> int:

@@ -44,16 +44,15 @@ Dataset card: ``datasets/synth_faust.md``.
 """
 from __future__ import annotations
 
-import os.path as osp
 from dataclasses import asdict, dataclass
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 import torch
 from torch_geometric.data import Data
 
 from gdl.data._cache import CachedInMemoryDataset
-from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
+from gdl.data._home import dataset_root, hook_repr, save_processed
 from gdl.data.meshes import TemplateGeodesics, icosphere, random_rotation, sphere_triangulation
 
 __all__ = ["SynthFAUST", "SynthFAUSTConfig", "synth_faust_template", "synth_faust_sample", "template_surface"]
@@ -231,12 +230,8 @@ class SynthFAUST(CachedInMemoryDataset):
         self.load_cache()
 
     @property
-    def processed_dir(self) -> str:
-        return osp.join(self.root, "processed", f"{self.split}_{config_hash(self.generation)}")
-
-    @property
-    def processed_file_names(self) -> List[str]:
-        return ["data.pt"]
+    def processed_tag(self) -> str:
+        return self.split
 
     @property
     def num_classes(self) -> int:

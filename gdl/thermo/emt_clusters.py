@@ -30,15 +30,14 @@ trajectories (not frames of one trajectory) and each is reproducible on its own.
 """
 from __future__ import annotations
 
-import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
 from torch_geometric.data import Data
 
 from gdl.data._cache import CachedInMemoryDataset
-from gdl.data._home import config_hash, dataset_root, hook_repr, save_processed
+from gdl.data._home import dataset_root, hook_repr, save_processed
 
 __all__ = ["EMTClusters", "cluster_atoms", "CLUSTERS", "sample_emt_cluster"]
 
@@ -174,12 +173,8 @@ class EMTClusters(CachedInMemoryDataset):
         self.load_cache()
 
     @property
-    def processed_dir(self) -> str:
-        return osp.join(self.root, "processed", f"{self.split}_{config_hash(self.generation)}")
-
-    @property
-    def processed_file_names(self) -> List[str]:
-        return ["data.pt"]
+    def processed_tag(self) -> str:
+        return self.split
 
     def process(self) -> None:
         from gdl.nn.graph.builders import fully_connected_graph
