@@ -21,16 +21,19 @@ def _trajectories(count):
     return generate_nbody_split("test", count=count, stream="per_split", progress=False)
 
 
-def make_nbody_batch(num_graphs=4, dtype=torch.float64):
-    """A PyG Batch of ``num_graphs`` charged 5-body systems (frame 30), fully connected, no self-loops."""
+def make_nbody_batch(num_graphs=4, dtype=torch.float64, edge_attr=True):
+    """A PyG Batch of ``num_graphs`` charged 5-body systems (frame 30), fully connected, no self-loops
+    (``edge_attr``: the charge products q_i q_j on the edges)."""
     d = _trajectories(max(num_graphs, 1))
     graphs = []
     for g in range(num_graphs):
         n = d["pos"].shape[1]
         edge_index = fully_connected_graph(n)
-        graphs.append(Data(pos=d["pos"][g].to(dtype), vel=d["vel"][g].to(dtype), charges=d["charges"][g].to(dtype),
-                           y=d["y"][g].to(dtype), edge_index=edge_index,
-                           edge_attr=(d["charges"][g][edge_index[0]] * d["charges"][g][edge_index[1]]).to(dtype)))
+        graph = Data(pos=d["pos"][g].to(dtype), vel=d["vel"][g].to(dtype), charges=d["charges"][g].to(dtype),
+                     y=d["y"][g].to(dtype), edge_index=edge_index)
+        if edge_attr:
+            graph.edge_attr = (d["charges"][g][edge_index[0]] * d["charges"][g][edge_index[1]]).to(dtype)
+        graphs.append(graph)
     return Batch.from_data_list(graphs)
 
 
