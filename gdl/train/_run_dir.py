@@ -21,7 +21,12 @@ Safety rules (tests in ``tests/train/test_run_dir_safety.py``):
 - a default folder is ``runs/TASK-MODEL-sSEED-YYYYmmdd-HHMMSS-XXXXXX`` with a random suffix, made with
   ``mkdir(exist_ok=False)``, so two runs started in the same second get two folders
   (:func:`create_default_run_dir`);
-- temporary files left by killed writers are removed on start and resume (:func:`remove_stale_temporary_files`).
+- temporary files left by killed writers are removed on start and resume (:func:`remove_stale_temporary_files`);
+- one process at a time trains in a folder: :class:`RunLock` holds an exclusive ``flock`` on
+  ``RUN_DIR/.lock`` from before the folder is checked (or cleared by ``overwrite``, or read by
+  ``--resume``) until the run finishes, so a second ``--resume`` (or an ``--overwrite``) of a live
+  run is refused naming the holder's pid. The kernel drops the lock when its process dies, even by
+  SIGKILL, so a killed run never leaves a stale lock behind.
 
 ``prepare_run_dir`` fails *before* training when the folder cannot be written or the disk
 lacks room for the checkpoints.
@@ -33,7 +38,13 @@ import os
 import secrets
 import shutil
 import time
+import warnings
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no advisory locks (documented in RunLock)
+    fcntl = None
 
 from gdl.data._cache import TMP_MARK, fsync_folder, replace_atomically
 
@@ -239,8 +250,109 @@ class MetricsLogger:
             self.writer.close()
 
 
+LOCK_NAME = ".lock"
+_HELD: dict = {}  # resolved folder → [open lock file, number of holders in this process]
+
+
+class RunLock:
+    """An exclusive lock on a run folder, held by the one process that trains in it (``flock``).
+
+    ``RunLock(path)`` takes ``path/.lock`` of an existing folder without waiting (``held`` is
+    False for a folder that does not exist yet), or raises :class:`RunDirError` naming
+    the process that holds it. Holders in one process share the lock (a resumed ``Trainer`` built
+    while the interrupted one still exists in the same interpreter). ``release()`` (or garbage
+    collection) gives it back; the kernel drops it when the process exits, however it exits.
+    A holder that died while a child process it forked still has the file open keeps the lock
+    until that child exits: the lock waits up to ``wait_s`` seconds for such orphans.
+    Without ``fcntl`` (not POSIX) no lock is taken.
+    """
+
+    def __init__(self, path, wait_s: float = 10.0):
+        self.path = Path(path)
+        self.key = None
+        if fcntl is None:  # pragma: no cover
+            return
+        key = str(self.path.resolve())
+        if key in _HELD:
+            _HELD[key][1] += 1
+            self.key = key
+            return
+        if not self.path.is_dir():  # nothing to protect yet (``held`` is False): lock once the folder exists
+            return
+        try:
+            handle = open(self.path / LOCK_NAME, "a+", encoding="utf-8")
+        except OSError:  # not writable: prepare_run_dir says so
+            return
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip()
+                holder_alive = holder.isdigit() and _pid_alive(int(holder))
+                if holder_alive or time.monotonic() > deadline:
+                    handle.close()
+                    raise RunDirError(
+                        f"run folder {self.path} is in use by another training process (pid {holder or 'unknown'}): "
+                        "two processes never train in one folder. Wait for it to finish, or stop it and "
+                        f"`gdl train --resume {self.path}`"
+                    ) from None
+                time.sleep(0.2)  # the recorded holder is gone: a child it forked may still hold the file
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        _HELD[key] = [handle, 1]
+        self.key = key
+
+    @property
+    def held(self) -> bool:
+        return self.key is not None
+
+    def release(self) -> None:
+        """Give the lock back (once per holder; the file stays, empty locks are harmless)."""
+        key, self.key = self.key, None
+        if key is None or key not in _HELD:
+            return
+        _HELD[key][1] -= 1
+        if _HELD[key][1] == 0:
+            handle = _HELD.pop(key)[0]
+            try:
+                handle.seek(0)
+                handle.truncate()
+            finally:
+                handle.close()  # closing the last descriptor releases the flock
+
+    def __del__(self):
+        try:
+            self.release()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+
 def read_metrics(run_dir) -> list:
+    """The rows of ``RUN_DIR/metrics.jsonl``.
+
+    A torn last line (the process was killed while appending it: no final newline) is skipped
+    with a warning, since resume rewrites the log from the checkpoint; a corrupt line anywhere
+    else raises ``ValueError`` naming the file and the line.
+    """
     path = Path(run_dir) / "metrics.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.split("\n")
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            if number == len(lines):  # the last piece has no newline after it: an append cut short
+                warnings.warn(f"{path}: skipped a torn last line ({len(line)} bytes, written by a killed run)", stacklevel=2)
+                continue
+            raise ValueError(f"{path}, line {number}: not a JSON object ({exc.msg}); the metrics log is corrupt") from None
+    return rows

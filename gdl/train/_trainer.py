@@ -11,6 +11,7 @@ as an uninterrupted run (on CPU; tested in float64).
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from gdl.train._report import plot_history, results_markdown
 from gdl.train._run_dir import (
     MetricsLogger,
     RunDirError,
+    RunLock,
     append_jsonl,
     check_run_dir_free,
     claim_run_dir,
@@ -109,7 +111,17 @@ class Trainer:
         datasets: Optional[dict] = None,
         overwrite: bool = False,
         _resume_state: Optional[dict] = None,
+        _run_lock: Optional[RunLock] = None,
     ):
+        self._run_lock = _run_lock
+        try:
+            self._build(config, run_dir, task, callbacks, datasets, overwrite, _resume_state)
+        except BaseException:  # a refused or failed start gives the folder's lock back at once
+            if self._run_lock is not None:
+                self._run_lock.release()
+            raise
+
+    def _build(self, config, run_dir, task, callbacks, datasets, overwrite, _resume_state):
         if config is None:
             config = {}
         if isinstance(config, (str, Path)):
@@ -139,6 +151,9 @@ class Trainer:
 
         # run folder first: fail before any expensive work (a folder holding another run is refused here)
         resuming = _resume_state is not None
+        # one process trains in a folder: locked before it is checked, cleared (overwrite) or written
+        if self._run_lock is None and run_dir is not None and self.dist.is_main:
+            self._run_lock = RunLock(run_dir)
         if run_dir is not None and not resuming and not overwrite:
             self.dist.run_on_main(lambda: check_run_dir_free(run_dir), (RunDirError,))
         seed_everything(config.seed)
@@ -151,6 +166,8 @@ class Trainer:
         # rank 0 creates (or replaces, with overwrite) and probes the folder; every rank uses the folder it chose
         self.run_dir = Path(self.dist.run_on_main(
             lambda: prepare_run_dir(self._choose_run_dir(run_dir, overwrite, resuming), required), (RunDirError,)))
+        if self.dist.is_main and (self._run_lock is None or not self._run_lock.held):  # a folder created just now
+            self._run_lock = RunLock(self.run_dir)
         self.logger = MetricsLogger(self.run_dir, enabled=self.dist.is_main)
 
         self.splits = datasets if datasets is not None else self.task.build_datasets(
@@ -260,12 +277,19 @@ class Trainer:
         from gdl.train._resume import plan_resume
 
         run_dir = Path(run_dir)
-        plan = plan_resume(run_dir, epochs=epochs, overrides=overrides)
-        context = init_distributed(plan.config.device)
-        if context.is_main and plan.changes:
-            append_jsonl(run_dir / "overrides.jsonl", plan.log_row())
+        # rank 0 (torchrun's RANK) locks the folder before reading it: a second --resume of a live run is refused
+        lock = RunLock(run_dir) if int(os.environ.get("RANK", "0")) == 0 and run_dir.is_dir() else None
+        try:
+            plan = plan_resume(run_dir, epochs=epochs, overrides=overrides)
+            context = init_distributed(plan.config.device)
+            if context.is_main and plan.changes:
+                append_jsonl(run_dir / "overrides.jsonl", plan.log_row())
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         return cls(plan.config, run_dir=run_dir, task=task, callbacks=callbacks, datasets=datasets,
-                   _resume_state=plan.state)
+                   _resume_state=plan.state, _run_lock=lock)
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict:
@@ -495,6 +519,9 @@ class Trainer:
             if cfg.progress:
                 print(table)
         self.logger.close()
+        if self._run_lock is not None:
+            self._run_lock.release()
+            self._run_lock = None
         return results
 
 
