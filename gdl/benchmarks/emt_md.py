@@ -18,6 +18,15 @@
      pair-distance densities ∫|p_a(r) − p_b(r)| dr (0 … 2).
 
 Writes ``results.json`` and ``rdf.png`` under ``--out`` and prints a Markdown table.
+
+``--dt-check`` (no training): the time-step check of the MD and of the dataset's sampler (both BAOAB at
+``--dt-fs``, 5 fs). EMT-driven MD at dt (two noise seeds: the sampling-noise floor) and at dt/2 over the
+same physical time (twice the steps, a frame every 2 × ``--record-every``): mean EMT energy ± its
+standard error (from the spread of the per-replica means), kinetic temperature, and the g(r) / p(r) / p(E)
+distances of each run to the first dt run. dt is adequate when dt/2 differs from dt no more than the
+second dt run does (the discretisation bias is below the sampling noise).
+
+    nice -n 10 env OMP_NUM_THREADS=1 python -m gdl.benchmarks.emt_md --dt-check --out runs/emt_dt
 """
 from __future__ import annotations
 
@@ -34,7 +43,9 @@ import torch
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m gdl.benchmarks.emt_md", description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=12.0, help="training wall-time budget (after the data is ready)")
-    parser.add_argument("--epochs", type=int, default=400, help="at most this many epochs")
+    parser.add_argument("--epochs", type=int, default=400, help="at most this many epochs (the schedule's length)")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="end after this epoch, keeping the schedule over --epochs (equal-epoch comparisons)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=None, help="default: the task's")
     parser.add_argument("--seed", type=int, default=0)
@@ -49,16 +60,19 @@ def _parse(argv):
     parser.add_argument("--data-root", default=None, help="dataset cache root (default $GDL_HOME)")
     parser.add_argument("--data", default="{}", help="JSON of emt_clusters data options (e.g. smaller splits)")
     parser.add_argument("--model-options", default="{}", help="JSON of EGNNEnergy options")
+    parser.add_argument("--dt-fs", type=float, default=5.0, help="BAOAB time step of the MD (fs)")
+    parser.add_argument("--dt-check", action="store_true", help="no training: EMT MD at dt, dt again, and dt/2")
     parser.add_argument("--out", default="runs/emt_md")
     return parser.parse_args(argv)
 
 
 class TimeBudget:
     """Trainer callback: end the run after the epoch in which ``seconds`` of wall time have passed since the
-    first training step (dataset generation does not count)."""
+    first training step (dataset generation does not count), or after epoch ``stop_after`` (the learning-rate
+    schedule still spans the configured epochs, so runs stopped at the same epoch are comparable)."""
 
-    def __init__(self, seconds: float):
-        self.seconds, self.start = seconds, None
+    def __init__(self, seconds: float, stop_after=None):
+        self.seconds, self.start, self.stop_after = seconds, None, stop_after
 
     def on_step_end(self, trainer, epoch, step, loss):
         if self.start is None:
@@ -67,7 +81,10 @@ class TimeBudget:
     def on_epoch_end(self, trainer, row):
         if self.start is None:
             self.start = time.perf_counter()
-        if time.perf_counter() - self.start > self.seconds and trainer.epoch < trainer.config.epochs:
+        if self.stop_after is not None and trainer.epoch >= self.stop_after and trainer.epoch < trainer.config.epochs:
+            print(f"stopping after epoch {trainer.epoch} (--stop-after)", file=sys.stderr)
+            trainer.config.epochs = trainer.epoch
+        elif time.perf_counter() - self.start > self.seconds and trainer.epoch < trainer.config.epochs:
             print(f"time budget of {self.seconds / 60:.1f} min reached after epoch {trainer.epoch}", file=sys.stderr)
             trainer.config.epochs = trainer.epoch
 
@@ -106,21 +123,78 @@ def held_out_errors(model, dataset) -> dict:
     return {k: row(a) for k, a in groups.items()}
 
 
-def run_md(potential, atoms, kelvin, args, seed):
-    """Frames [T·R, N, 3] after equilibration, from BAOAB on ``potential`` (float64, Å)."""
+def run_md(potential, atoms, kelvin, args, seed, refine: int = 1, with_trajectory: bool = False):
+    """Frames [T·R, N, 3] after equilibration, from BAOAB on ``potential`` (float64, Å) at dt = ``--dt-fs`` / refine
+    for refine × the steps (the same physical time and frame times); with the trajectory if asked."""
     from ase import units
 
     from gdl.thermo import BAOAB, kelvin_to_kT
 
     masses = torch.as_tensor(atoms.get_masses(), dtype=torch.float64)
-    sampler = BAOAB(potential, kelvin_to_kT(kelvin), dt=5.0 * units.fs, friction=0.02 / units.fs, masses=masses)
+    sampler = BAOAB(potential, kelvin_to_kT(kelvin), dt=args.dt_fs / refine * units.fs, friction=0.02 / units.fs,
+                    masses=masses)
     generator = torch.Generator().manual_seed(seed)
     x0 = torch.as_tensor(atoms.positions, dtype=torch.float64).expand(args.replicas, -1, -1).clone()
     t0 = time.perf_counter()
-    x0 = sampler.run(x0, args.equilibration, record_every=args.equilibration, generator=generator).final_positions
-    trajectory = sampler.run(x0, args.md_steps, record_every=args.record_every, generator=generator)
+    x0 = sampler.run(x0, refine * args.equilibration, record_every=refine * args.equilibration,
+                     generator=generator).final_positions
+    trajectory = sampler.run(x0, refine * args.md_steps, record_every=refine * args.record_every, generator=generator)
     seconds = time.perf_counter() - t0
-    return trajectory.positions.reshape(-1, len(atoms), 3), seconds
+    frames = trajectory.positions.reshape(-1, len(atoms), 3)
+    return (frames, seconds, trajectory) if with_trajectory else (frames, seconds)
+
+
+def timestep_check(args) -> dict:
+    """EMT MD at dt (seeds 1 and 2) and at dt/2 (seed 1): energies, temperature and g(r) compared (module docstring)."""
+    from ase import units
+
+    from gdl.thermo import EMTPotential
+    from gdl.thermo.emt_clusters import cluster_atoms
+
+    atoms = cluster_atoms(args.cluster)
+    emt = EMTPotential(atoms)
+    n = len(atoms)
+    runs = {}
+    for name, seed, refine in (("dt", 1, 1), ("dt_other_noise", 2, 1), ("dt_half", 1, 2)):
+        frames, seconds, trajectory = run_md(emt, atoms, args.kelvin, args, seed, refine, with_trajectory=True)
+        energies = trajectory.energies  # [T, R], eV
+        per_replica = energies.mean(0)
+        kinetic = trajectory.kinetic_energies.mean()
+        runs[name] = {"frames": frames, "energies": energies.reshape(-1), "dt_fs": args.dt_fs / refine,
+                      "steps": refine * args.md_steps, "seconds": seconds,
+                      "energy_mean_eV": float(energies.mean()),
+                      "energy_stderr_eV": float(per_replica.std(unbiased=True) / math.sqrt(per_replica.numel())),
+                      "energy_std_eV": float(energies.std()),
+                      # kinetic temperature of the 3N momenta: <KE> = (3N/2) k_B T
+                      "kinetic_kelvin": float(kinetic / (1.5 * n * units.kB))}
+        print(f"{name}: dt {args.dt_fs / refine:g} fs, {refine * args.md_steps} steps, {seconds:.0f} s, "
+              f"<E> = {runs[name]['energy_mean_eV']:.4f} ± {runs[name]['energy_stderr_eV']:.4f} eV", flush=True)
+    _, g_ref, p_ref = rdf(runs["dt"]["frames"], args.r_max, args.bin)
+    rows = {}
+    for name, run in runs.items():
+        row = {k: v for k, v in run.items() if k not in ("frames", "energies")}
+        if name != "dt":
+            _, g, p = rdf(run["frames"], args.r_max, args.bin)
+            row.update(rdf_max_abs_difference=float((g - g_ref).abs().max()),
+                       pair_density_l1=float((p - p_ref).abs().sum() * args.bin),
+                       energy_histogram_l1=energy_histogram_distance(run["energies"], runs["dt"]["energies"]),
+                       energy_mean_difference_eV=run["energy_mean_eV"] - runs["dt"]["energy_mean_eV"],
+                       energy_difference_stderr_eV=math.hypot(run["energy_stderr_eV"], runs["dt"]["energy_stderr_eV"]))
+        rows[name] = row
+    return {"cluster": args.cluster, "kelvin": args.kelvin, "replicas": args.replicas, "runs": rows}
+
+
+def _timestep_markdown(result) -> str:
+    lines = [f"{result['cluster']} at {result['kelvin']:.0f} K, EMT-driven BAOAB, {result['replicas']} replicas:", "",
+             "| run | dt (fs) | steps | EMT energy mean ± s.e. (eV) | Δ mean vs dt run (eV) | T_kin (K) | "
+             "max abs Δg(r) | ∫|Δp(r)| dr | ∫|Δp(E)| dE |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in result["runs"].items():
+        delta = (f"{r['energy_mean_difference_eV']:+.4f} ± {r['energy_difference_stderr_eV']:.4f}"
+                 if "energy_mean_difference_eV" in r else "–")
+        lines.append(f"| {name} | {r['dt_fs']:g} | {r['steps']} | {r['energy_mean_eV']:.4f} ± {r['energy_stderr_eV']:.4f}"
+                     f" | {delta} | {r['kinetic_kelvin']:.1f} | {r.get('rdf_max_abs_difference', float('nan')):.3f} | "
+                     f"{r.get('pair_density_l1', float('nan')):.4f} | {r.get('energy_histogram_l1', float('nan')):.3f} |")
+    return "\n".join(lines)
 
 
 def pair_distances(frames: torch.Tensor) -> torch.Tensor:
@@ -155,6 +229,12 @@ def main(argv=None) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
+    if args.dt_check:
+        result = timestep_check(args)
+        result["command"] = "python -m gdl.benchmarks.emt_md " + " ".join(argv if argv is not None else sys.argv[1:])
+        (out / "results.json").write_text(json.dumps(result, indent=2))
+        print(_timestep_markdown(result))
+        return result
     from gdl.thermo import EMTPotential
     from gdl.thermo.emt_clusters import cluster_atoms
     from gdl.train import Trainer
@@ -167,7 +247,7 @@ def main(argv=None) -> dict:
     if args.lr is not None:
         config["optimizer"] = {"lr": args.lr}
     t0 = time.perf_counter()
-    trainer = Trainer(config, run_dir=out / "train", overwrite=True, callbacks=[TimeBudget(60.0 * args.minutes)])
+    trainer = Trainer(config, run_dir=out / "train", overwrite=True, callbacks=[TimeBudget(60.0 * args.minutes, args.stop_after)])
     data_seconds = time.perf_counter() - t0
     fit = trainer.fit()
     model = trainer.model.to(torch.float64).eval()
