@@ -16,3 +16,31 @@ def test_minimum_and_heat_capacity_commands_write_their_results(tmp_path, capsys
     cv = json.loads(cv_out.read_text())
     assert len(cv["cv"]) == 3 and all(c > 0 for c in cv["cv"]) and cv["energy_evaluations"] == 600
     assert "peak at kT" in capsys.readouterr().out
+
+
+def _cv_result(cv, stderr, peak_kT, peak_cv):
+    return {"kT": [0.2, 0.3, 0.4], "cv": cv, "stderr": stderr, "args": {"atoms": 13},
+            "reweighted_peak_kT": peak_kT, "reweighted_peak_cv_per_atom": peak_cv}
+
+
+def test_compare_reports_peak_shift_and_differences_in_units_of_the_combined_error(tmp_path, capsys):
+    import math
+
+    import pytest
+
+    from gdl.benchmarks.lj_clusters import compare_heat_capacities
+
+    a = _cv_result([40.0, 100.0, 50.0], [1.0, 3.0, 1.0], 0.29, 8.0)
+    b = _cv_result([41.0, 96.0, 50.0], [1.0, 4.0, 0.0], 0.30, 7.6)
+    result = compare_heat_capacities(a, b)
+    assert result["delta_over_sigma"] == pytest.approx([1 / math.sqrt(2), -4 / 5, 0.0])
+    assert result["max_abs_delta_over_sigma"] == pytest.approx(0.8)
+    assert result["delta_cv_per_atom"] == pytest.approx([1 / 13, -4 / 13, 0.0])
+    assert result["peak_kT_relative_difference"] == pytest.approx(0.30 / 0.29 - 1)
+    assert result["peak_cv_relative_difference"] == pytest.approx(-0.05)
+    with pytest.raises(ValueError, match="same temperature ladder"):
+        compare_heat_capacities(a, dict(b, kT=[0.2, 0.3, 0.5]))
+    for name, data in (("a.json", a), ("b.json", b)):
+        (tmp_path / name).write_text(json.dumps(data))
+    main(["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")])
+    assert "max |ΔC_v|/σ = 0.8" in capsys.readouterr().out
