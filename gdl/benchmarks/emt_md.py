@@ -62,6 +62,8 @@ def _parse(argv):
     parser.add_argument("--model-options", default="{}", help="JSON of EGNNEnergy options")
     parser.add_argument("--dt-fs", type=float, default=5.0, help="BAOAB time step of the MD (fs)")
     parser.add_argument("--dt-check", action="store_true", help="no training: EMT MD at dt, dt again, and dt/2")
+    parser.add_argument("--evaluate", default=None, metavar="CHECKPOINT",
+                        help="no training, no MD: held-out errors of a trained checkpoint before and after the e_z refit")
     parser.add_argument("--out", default="runs/emt_md")
     return parser.parse_args(argv)
 
@@ -102,23 +104,25 @@ def held_out_errors(model, dataset) -> dict:
         out = model(batch)
         delta = out["forces"] - batch.forces
         atoms = torch.bincount(batch.batch, minlength=batch.num_graphs)
-        energy_error = (out["energy"].reshape(-1) - batch.energy.reshape(-1)).abs() / atoms
+        signed_error = (out["energy"].reshape(-1) - batch.energy.reshape(-1)) / atoms
+        energy_error = signed_error.abs()
         for g in range(batch.num_graphs):
             nodes = batch.batch == g
             key = f"Cu{int(atoms[g])} {float(batch.kelvin[g]):.0f} K"
-            acc = groups.setdefault(key, [0.0, 0, 0.0, 0, 0.0, 0])
+            acc = groups.setdefault(key, [0.0, 0, 0.0, 0, 0.0, 0, 0.0])
             acc[0] += float(delta[nodes].abs().sum())
             acc[1] += int(delta[nodes].numel())
             acc[2] += float(delta[nodes].norm(dim=1).sum())
             acc[3] += int(nodes.sum())
             acc[4] += float(energy_error[g])
             acc[5] += 1
-    total = [sum(a[i] for a in groups.values()) for i in range(6)]
+            acc[6] += float(signed_error[g])
+    total = [sum(a[i] for a in groups.values()) for i in range(7)]
     groups["all"] = total
 
     def row(a):
         return {"force_mae_component": a[0] / a[1], "force_mae_atom": a[2] / a[3], "energy_mae_per_atom": a[4] / a[5],
-                "graphs": a[5]}
+                "energy_mean_error_per_atom": a[6] / a[5], "graphs": a[5]}
 
     return {k: row(a) for k, a in groups.items()}
 
@@ -235,9 +239,16 @@ def main(argv=None) -> dict:
         (out / "results.json").write_text(json.dumps(result, indent=2))
         print(_timestep_markdown(result))
         return result
+    if args.evaluate:
+        result = evaluate_checkpoint(args)
+        (out / "results.json").write_text(json.dumps(result, indent=2))
+        print(_test_markdown(result["test_before_refit"], "before the e_z refit"))
+        print(_test_markdown(result["test"], f"after the e_z refit (Δe = {result['refit_shift_eV']})"))
+        return result
     from gdl.thermo import EMTPotential
     from gdl.thermo.emt_clusters import cluster_atoms
     from gdl.train import Trainer
+    from gdl.train.tasks.emt_clusters import refit_atomic_energies
 
     # 1. train
     config = {"task": "emt_clusters", "model": "egnn", "epochs": args.epochs, "batch_size": args.batch_size,
@@ -251,6 +262,8 @@ def main(argv=None) -> dict:
     data_seconds = time.perf_counter() - t0
     fit = trainer.fit()
     model = trainer.model.to(torch.float64).eval()
+    test_before_refit = held_out_errors(model, trainer.splits["test"])
+    refit_shift = refit_atomic_energies(model, trainer.splits["train"])  # the training split only
     test = held_out_errors(model, trainer.splits["test"])
 
     # 2. MD: EMT, learned model, EMT with other noise
@@ -295,7 +308,7 @@ def main(argv=None) -> dict:
         "data_seconds": data_seconds, "n_parameters": fit["n_parameters"],
         "train_graphs": len(trainer.splits["train"]), "test_graphs": len(trainer.splits["test"]),
         "equivariance_max": fit.get("equivariance", {}).get("max"),
-        "test": test, "md": {"cluster": args.cluster, "kelvin": args.kelvin, "replicas": args.replicas,
+        "test_before_refit": test_before_refit, "refit_shift_eV": refit_shift, "test": test, "md": {"cluster": args.cluster, "kelvin": args.kelvin, "replicas": args.replicas,
                               "steps": args.md_steps, "equilibration": args.equilibration,
                               "frames": {k: int(v.shape[0]) for k, v in runs.items()}, "seconds": md_seconds,
                               "failure": failure, "comparison": comparison},
@@ -303,6 +316,39 @@ def main(argv=None) -> dict:
     (out / "results.json").write_text(json.dumps(results, indent=2))
     print(_markdown(results))
     return results
+
+
+def evaluate_checkpoint(args) -> dict:
+    """``--evaluate``: rebuild the checkpoint's model and data, test errors before and after ``refit_atomic_energies``
+    on the training split."""
+    from gdl.testing import default_dtype
+    from gdl.train import get_task, load_checkpoint
+    from gdl.train.tasks.emt_clusters import refit_atomic_energies
+
+    state = load_checkpoint(args.evaluate)
+    config = state["config"]
+    task = get_task("emt_clusters")
+    with default_dtype(torch.float64):
+        model = task.build_model(config.get("model"), config.get("model_options") or {})
+    model.load_state_dict(state["model"])
+    model = model.to(torch.float64).eval()
+    splits = task.build_datasets(root=args.data_root or config.get("data_root"), options=config.get("data") or {})
+    before = held_out_errors(model, splits["test"])
+    shift = refit_atomic_energies(model, splits["train"])
+    return {"command": "python -m gdl.benchmarks.emt_md " + " ".join(sys.argv[1:]), "checkpoint": str(args.evaluate),
+            "epoch": state.get("epoch"), "test_before_refit": before, "refit_shift_eV": shift,
+            "test": held_out_errors(model, splits["test"])}
+
+
+def _test_markdown(test, title) -> str:
+    lines = [f"held-out test split, {title}:", "",
+             "| test split | force MAE (eV/Å, component) | force MAE (eV/Å, per atom ‖ΔF‖) | energy MAE (meV/atom) | "
+             "mean energy error (meV/atom) | graphs |", "|---|---|---|---|---|---|"]
+    for key, row in test.items():
+        lines.append(f"| {key} | {row['force_mae_component']:.4f} | {row['force_mae_atom']:.4f} | "
+                     f"{1000 * row['energy_mae_per_atom']:.2f} | {1000 * row['energy_mean_error_per_atom']:+.2f} | "
+                     f"{row['graphs']} |")
+    return "\n".join(lines)
 
 
 def _plot_rdf(rdfs, path, args):

@@ -85,6 +85,35 @@ def prepare_egnn_energy(model, splits) -> dict:
     return energies
 
 
+@torch.no_grad()
+def refit_atomic_energies(model, dataset, batch_size: int = 32) -> dict:
+    """After training: e_z += the least-squares per-element shift of the residual energy per atom on ``dataset``.
+
+    A trained network keeps a near-constant energy offset: the force loss moves every per-atom output
+    without changing the forces, and the weak energy term tracks that drift with a lag (a 29-epoch run
+    ended 21 meV/atom low). Given the trained network, the best constant per element is a closed-form
+    least squares, the same as before training on the residuals E_g − Ê_g. Returns the shifts {z: Δe_z}.
+    """
+    from torch_geometric.loader import DataLoader
+
+    inner = getattr(model, "model", model)
+    if not hasattr(inner, "set_atomic_energies"):
+        raise TypeError(f"refit_atomic_energies: {type(inner).__name__} has no per-element reference energies")
+    was_training = model.training
+    model.eval()
+    dtype = inner.atomic_energies.dtype
+    residuals = []
+    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        batch = batch.apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+        predicted = model.energy(batch).reshape(-1)
+        for g, data in enumerate(batch.to_data_list()):
+            residuals.append(data.clone().update({"energy": (batch.energy.reshape(-1)[g] - predicted[g]).reshape(1)}))
+    model.train(was_training)
+    shifts = fit_atomic_energies(residuals)
+    inner.set_atomic_energies({z: float(inner.atomic_energies[z]) + shift for z, shift in shifts.items()})
+    return shifts
+
+
 def _atoms_per_graph(batch) -> torch.Tensor:
     graph = getattr(batch, "batch", None)
     if graph is None:
