@@ -170,3 +170,23 @@ def test_the_trainer_fits_the_reference_energy_on_the_training_split_before_trai
     assert float(references.abs().sum() - references[29].abs()) == 0.0  # elements absent from the data stay 0
     # the fitted reference travels with the model's state (checkpoints, resumed runs)
     assert "model.atomic_energies" in trainer.model.state_dict()
+
+
+def test_refit_removes_the_mean_energy_offset_per_atom_and_keeps_the_forces(tiny_root):
+    from gdl.train.tasks.emt_clusters import refit_atomic_energies
+
+    torch.manual_seed(3)
+    train_split = emt_datasets(str(tiny_root), **TINY)["train"]
+    batch = Batch.from_data_list(list(train_split))
+    model = small_model()
+    model.model.set_atomic_energies({29: 0.3})  # a wrong reference: every prediction is off by a constant per atom
+    model.eval()
+    forces_before = model(batch)["forces"]
+    shifts = refit_atomic_energies(model, train_split, batch_size=2)
+    assert set(shifts) == {29} and model.training is False
+    out = model(batch)
+    per_atom_error = (out["energy"].reshape(-1) - batch.energy.reshape(-1)) / torch.bincount(batch.batch)
+    assert abs(float(per_atom_error.mean())) < 1e-10  # least squares with one element: zero mean residual
+    assert torch.equal(out["forces"], forces_before)
+    with pytest.raises(TypeError, match="no per-element reference energies"):
+        refit_atomic_energies(torch.nn.Linear(1, 1), train_split)
