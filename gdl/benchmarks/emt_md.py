@@ -5,7 +5,9 @@
 1. Trains the task ``emt_clusters`` (``EnergyModel(EGNNEnergy)``, energy + force loss) for at most
    ``--minutes`` of wall time (``--epochs`` at most), keeping the best-validation model.
 2. Held-out accuracy on the test split (independent BAOAB chains): force MAE per component and per
-   atom (‖F̂_i − F_i‖), energy MAE per atom, for every (cluster, temperature) and overall.
+   atom (‖F̂_i − F_i‖), energy MAE and mean signed error per atom, for every (cluster, temperature) and
+   overall — before and after ``refit_atomic_energies`` on the training split (the per-element constant
+   that the training leaves off; forces unchanged). ``--evaluate CHECKPOINT`` does only this step.
 3. MD at ``--kelvin`` on ``--cluster`` (default Cu₁₃ at 600 K): BAOAB (dt 5 fs, γ = 0.02 fs⁻¹, ASE's Cu
    mass) driven (a) by EMT, (b) by the learned model, and (c) by EMT again with other noise — the
    sampling-noise floor of every comparison. From the same ideal start, ``--replicas`` chains,
