@@ -64,6 +64,8 @@ def _parse(argv):
     parser.add_argument("--model-options", default="{}", help="JSON of EGNNEnergy options")
     parser.add_argument("--dt-fs", type=float, default=5.0, help="BAOAB time step of the MD (fs)")
     parser.add_argument("--dt-check", action="store_true", help="no training: EMT MD at dt, dt again, and dt/2")
+    parser.add_argument("--stability-steps", type=int, default=200,
+                        help="--dt-check: steps at 2, 4, 8, 16 × dt to find where the blow-up guard fires")
     parser.add_argument("--evaluate", default=None, metavar="CHECKPOINT",
                         help="no training, no MD: held-out errors of a trained checkpoint before and after the e_z refit")
     parser.add_argument("--out", default="runs/emt_md")
@@ -187,7 +189,26 @@ def timestep_check(args) -> dict:
                        energy_mean_difference_eV=run["energy_mean_eV"] - runs["dt"]["energy_mean_eV"],
                        energy_difference_stderr_eV=math.hypot(run["energy_stderr_eV"], runs["dt"]["energy_stderr_eV"]))
         rows[name] = row
-    return {"cluster": args.cluster, "kelvin": args.kelvin, "replicas": args.replicas, "runs": rows}
+    # where does the integration break? larger steps, from the same start, until the blow-up guard fires
+    from gdl.thermo import BAOAB, kelvin_to_kT
+
+    stability = []
+    masses = torch.as_tensor(atoms.get_masses(), dtype=torch.float64)
+    x0 = torch.as_tensor(atoms.positions, dtype=torch.float64).expand(args.replicas, -1, -1).clone()
+    for factor in (2, 4, 8, 16):
+        dt_fs = factor * args.dt_fs
+        sampler = BAOAB(emt, kelvin_to_kT(args.kelvin), dt=dt_fs * units.fs, friction=0.02 / units.fs, masses=masses)
+        try:
+            trajectory = sampler.run(x0, args.stability_steps, record_every=args.stability_steps,
+                                     generator=torch.Generator().manual_seed(3), record_positions=False)
+            kinetic = float(trajectory.kinetic_energies.mean())
+            stability.append({"dt_fs": dt_fs, "blew_up": False, "steps": args.stability_steps,
+                              "final_kinetic_kelvin": kinetic / (1.5 * n * units.kB)})
+        except FloatingPointError as exc:
+            stability.append({"dt_fs": dt_fs, "blew_up": True, "error": str(exc)})
+        print(f"stability dt {dt_fs:g} fs: {stability[-1]}", flush=True)
+    return {"cluster": args.cluster, "kelvin": args.kelvin, "replicas": args.replicas, "runs": rows,
+            "stability": stability}
 
 
 def _timestep_markdown(result) -> str:
@@ -200,6 +221,9 @@ def _timestep_markdown(result) -> str:
         lines.append(f"| {name} | {r['dt_fs']:g} | {r['steps']} | {r['energy_mean_eV']:.4f} ± {r['energy_stderr_eV']:.4f}"
                      f" | {delta} | {r['kinetic_kelvin']:.1f} | {r.get('rdf_max_abs_difference', float('nan')):.3f} | "
                      f"{r.get('pair_density_l1', float('nan')):.4f} | {r.get('energy_histogram_l1', float('nan')):.3f} |")
+    for row in result.get("stability", []):
+        lines.append(f"\ndt = {row['dt_fs']:g} fs: " + (f"blew up — {row['error']}" if row["blew_up"] else
+                     f"stable for {row['steps']} steps (final T_kin {row['final_kinetic_kelvin']:.0f} K)"))
     return "\n".join(lines)
 
 
