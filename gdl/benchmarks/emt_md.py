@@ -5,7 +5,9 @@
 1. Trains the task ``emt_clusters`` (``EnergyModel(EGNNEnergy)``, energy + force loss) for at most
    ``--minutes`` of wall time (``--epochs`` at most), keeping the best-validation model.
 2. Held-out accuracy on the test split (independent BAOAB chains): force MAE per component and per
-   atom (‖F̂_i − F_i‖), energy MAE per atom, for every (cluster, temperature) and overall.
+   atom (‖F̂_i − F_i‖), energy MAE and mean signed error per atom, for every (cluster, temperature) and
+   overall — before and after ``refit_atomic_energies`` on the training split (the per-element constant
+   that the training leaves off; forces unchanged). ``--evaluate CHECKPOINT`` does only this step.
 3. MD at ``--kelvin`` on ``--cluster`` (default Cu₁₃ at 600 K): BAOAB (dt 5 fs, γ = 0.02 fs⁻¹, ASE's Cu
    mass) driven (a) by EMT, (b) by the learned model, and (c) by EMT again with other noise — the
    sampling-noise floor of every comparison. From the same ideal start, ``--replicas`` chains,
@@ -18,6 +20,15 @@
      pair-distance densities ∫|p_a(r) − p_b(r)| dr (0 … 2).
 
 Writes ``results.json`` and ``rdf.png`` under ``--out`` and prints a Markdown table.
+
+``--dt-check`` (no training): the time-step check of the MD and of the dataset's sampler (both BAOAB at
+``--dt-fs``, 5 fs). EMT-driven MD at dt (two noise seeds: the sampling-noise floor) and at dt/2 over the
+same physical time (twice the steps, a frame every 2 × ``--record-every``): mean EMT energy ± its
+standard error (from the spread of the per-replica means), kinetic temperature, and the g(r) / p(r) / p(E)
+distances of each run to the first dt run. dt is adequate when dt/2 differs from dt no more than the
+second dt run does (the discretisation bias is below the sampling noise).
+
+    nice -n 10 env OMP_NUM_THREADS=1 python -m gdl.benchmarks.emt_md --dt-check --out runs/emt_dt
 """
 from __future__ import annotations
 
@@ -34,7 +45,9 @@ import torch
 def _parse(argv):
     parser = argparse.ArgumentParser(prog="python -m gdl.benchmarks.emt_md", description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=12.0, help="training wall-time budget (after the data is ready)")
-    parser.add_argument("--epochs", type=int, default=400, help="at most this many epochs")
+    parser.add_argument("--epochs", type=int, default=400, help="at most this many epochs (the schedule's length)")
+    parser.add_argument("--stop-after", type=int, default=None,
+                        help="end after this epoch, keeping the schedule over --epochs (equal-epoch comparisons)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=None, help="default: the task's")
     parser.add_argument("--seed", type=int, default=0)
@@ -49,16 +62,23 @@ def _parse(argv):
     parser.add_argument("--data-root", default=None, help="dataset cache root (default $GDL_HOME)")
     parser.add_argument("--data", default="{}", help="JSON of emt_clusters data options (e.g. smaller splits)")
     parser.add_argument("--model-options", default="{}", help="JSON of EGNNEnergy options")
+    parser.add_argument("--dt-fs", type=float, default=5.0, help="BAOAB time step of the MD (fs)")
+    parser.add_argument("--dt-check", action="store_true", help="no training: EMT MD at dt, dt again, and dt/2")
+    parser.add_argument("--stability-steps", type=int, default=200,
+                        help="--dt-check: steps at 2, 4, 8, 16 × dt to find where the blow-up guard fires")
+    parser.add_argument("--evaluate", default=None, metavar="CHECKPOINT",
+                        help="no training, no MD: held-out errors of a trained checkpoint before and after the e_z refit")
     parser.add_argument("--out", default="runs/emt_md")
     return parser.parse_args(argv)
 
 
 class TimeBudget:
     """Trainer callback: end the run after the epoch in which ``seconds`` of wall time have passed since the
-    first training step (dataset generation does not count)."""
+    first training step (dataset generation does not count), or after epoch ``stop_after`` (the learning-rate
+    schedule still spans the configured epochs, so runs stopped at the same epoch are comparable)."""
 
-    def __init__(self, seconds: float):
-        self.seconds, self.start = seconds, None
+    def __init__(self, seconds: float, stop_after=None):
+        self.seconds, self.start, self.stop_after = seconds, None, stop_after
 
     def on_step_end(self, trainer, epoch, step, loss):
         if self.start is None:
@@ -67,7 +87,10 @@ class TimeBudget:
     def on_epoch_end(self, trainer, row):
         if self.start is None:
             self.start = time.perf_counter()
-        if time.perf_counter() - self.start > self.seconds and trainer.epoch < trainer.config.epochs:
+        if self.stop_after is not None and trainer.epoch >= self.stop_after and trainer.epoch < trainer.config.epochs:
+            print(f"stopping after epoch {trainer.epoch} (--stop-after)", file=sys.stderr)
+            trainer.config.epochs = trainer.epoch
+        elif time.perf_counter() - self.start > self.seconds and trainer.epoch < trainer.config.epochs:
             print(f"time budget of {self.seconds / 60:.1f} min reached after epoch {trainer.epoch}", file=sys.stderr)
             trainer.config.epochs = trainer.epoch
 
@@ -85,42 +108,123 @@ def held_out_errors(model, dataset) -> dict:
         out = model(batch)
         delta = out["forces"] - batch.forces
         atoms = torch.bincount(batch.batch, minlength=batch.num_graphs)
-        energy_error = (out["energy"].reshape(-1) - batch.energy.reshape(-1)).abs() / atoms
+        signed_error = (out["energy"].reshape(-1) - batch.energy.reshape(-1)) / atoms
+        energy_error = signed_error.abs()
         for g in range(batch.num_graphs):
             nodes = batch.batch == g
             key = f"Cu{int(atoms[g])} {float(batch.kelvin[g]):.0f} K"
-            acc = groups.setdefault(key, [0.0, 0, 0.0, 0, 0.0, 0])
+            acc = groups.setdefault(key, [0.0, 0, 0.0, 0, 0.0, 0, 0.0])
             acc[0] += float(delta[nodes].abs().sum())
             acc[1] += int(delta[nodes].numel())
             acc[2] += float(delta[nodes].norm(dim=1).sum())
             acc[3] += int(nodes.sum())
             acc[4] += float(energy_error[g])
             acc[5] += 1
-    total = [sum(a[i] for a in groups.values()) for i in range(6)]
+            acc[6] += float(signed_error[g])
+    total = [sum(a[i] for a in groups.values()) for i in range(7)]
     groups["all"] = total
 
     def row(a):
         return {"force_mae_component": a[0] / a[1], "force_mae_atom": a[2] / a[3], "energy_mae_per_atom": a[4] / a[5],
-                "graphs": a[5]}
+                "energy_mean_error_per_atom": a[6] / a[5], "graphs": a[5]}
 
     return {k: row(a) for k, a in groups.items()}
 
 
-def run_md(potential, atoms, kelvin, args, seed):
-    """Frames [T·R, N, 3] after equilibration, from BAOAB on ``potential`` (float64, Å)."""
+def run_md(potential, atoms, kelvin, args, seed, refine: int = 1, with_trajectory: bool = False):
+    """Frames [T·R, N, 3] after equilibration, from BAOAB on ``potential`` (float64, Å) at dt = ``--dt-fs`` / refine
+    for refine × the steps (the same physical time and frame times); with the trajectory if asked."""
     from ase import units
 
     from gdl.thermo import BAOAB, kelvin_to_kT
 
     masses = torch.as_tensor(atoms.get_masses(), dtype=torch.float64)
-    sampler = BAOAB(potential, kelvin_to_kT(kelvin), dt=5.0 * units.fs, friction=0.02 / units.fs, masses=masses)
+    sampler = BAOAB(potential, kelvin_to_kT(kelvin), dt=args.dt_fs / refine * units.fs, friction=0.02 / units.fs,
+                    masses=masses)
     generator = torch.Generator().manual_seed(seed)
     x0 = torch.as_tensor(atoms.positions, dtype=torch.float64).expand(args.replicas, -1, -1).clone()
     t0 = time.perf_counter()
-    x0 = sampler.run(x0, args.equilibration, record_every=args.equilibration, generator=generator).final_positions
-    trajectory = sampler.run(x0, args.md_steps, record_every=args.record_every, generator=generator)
+    x0 = sampler.run(x0, refine * args.equilibration, record_every=refine * args.equilibration,
+                     generator=generator).final_positions
+    trajectory = sampler.run(x0, refine * args.md_steps, record_every=refine * args.record_every, generator=generator)
     seconds = time.perf_counter() - t0
-    return trajectory.positions.reshape(-1, len(atoms), 3), seconds
+    frames = trajectory.positions.reshape(-1, len(atoms), 3)
+    return (frames, seconds, trajectory) if with_trajectory else (frames, seconds)
+
+
+def timestep_check(args) -> dict:
+    """EMT MD at dt (seeds 1 and 2) and at dt/2 (seed 1): energies, temperature and g(r) compared (module docstring)."""
+    from ase import units
+
+    from gdl.thermo import EMTPotential
+    from gdl.thermo.emt_clusters import cluster_atoms
+
+    atoms = cluster_atoms(args.cluster)
+    emt = EMTPotential(atoms)
+    n = len(atoms)
+    runs = {}
+    for name, seed, refine in (("dt", 1, 1), ("dt_other_noise", 2, 1), ("dt_half", 1, 2)):
+        frames, seconds, trajectory = run_md(emt, atoms, args.kelvin, args, seed, refine, with_trajectory=True)
+        energies = trajectory.energies  # [T, R], eV
+        per_replica = energies.mean(0)
+        kinetic = trajectory.kinetic_energies.mean()
+        runs[name] = {"frames": frames, "energies": energies.reshape(-1), "dt_fs": args.dt_fs / refine,
+                      "steps": refine * args.md_steps, "seconds": seconds,
+                      "energy_mean_eV": float(energies.mean()),
+                      "energy_stderr_eV": float(per_replica.std(unbiased=True) / math.sqrt(per_replica.numel())),
+                      "energy_std_eV": float(energies.std()),
+                      # kinetic temperature of the 3N momenta: <KE> = (3N/2) k_B T
+                      "kinetic_kelvin": float(kinetic / (1.5 * n * units.kB))}
+        print(f"{name}: dt {args.dt_fs / refine:g} fs, {refine * args.md_steps} steps, {seconds:.0f} s, "
+              f"<E> = {runs[name]['energy_mean_eV']:.4f} ± {runs[name]['energy_stderr_eV']:.4f} eV", flush=True)
+    _, g_ref, p_ref = rdf(runs["dt"]["frames"], args.r_max, args.bin)
+    rows = {}
+    for name, run in runs.items():
+        row = {k: v for k, v in run.items() if k not in ("frames", "energies")}
+        if name != "dt":
+            _, g, p = rdf(run["frames"], args.r_max, args.bin)
+            row.update(rdf_max_abs_difference=float((g - g_ref).abs().max()),
+                       pair_density_l1=float((p - p_ref).abs().sum() * args.bin),
+                       energy_histogram_l1=energy_histogram_distance(run["energies"], runs["dt"]["energies"]),
+                       energy_mean_difference_eV=run["energy_mean_eV"] - runs["dt"]["energy_mean_eV"],
+                       energy_difference_stderr_eV=math.hypot(run["energy_stderr_eV"], runs["dt"]["energy_stderr_eV"]))
+        rows[name] = row
+    # where does the integration break? larger steps, from the same start, until the blow-up guard fires
+    from gdl.thermo import BAOAB, kelvin_to_kT
+
+    stability = []
+    masses = torch.as_tensor(atoms.get_masses(), dtype=torch.float64)
+    x0 = torch.as_tensor(atoms.positions, dtype=torch.float64).expand(args.replicas, -1, -1).clone()
+    for factor in (2, 4, 8, 16):
+        dt_fs = factor * args.dt_fs
+        sampler = BAOAB(emt, kelvin_to_kT(args.kelvin), dt=dt_fs * units.fs, friction=0.02 / units.fs, masses=masses)
+        try:
+            trajectory = sampler.run(x0, args.stability_steps, record_every=args.stability_steps,
+                                     generator=torch.Generator().manual_seed(3), record_positions=False)
+            kinetic = float(trajectory.kinetic_energies.mean())
+            stability.append({"dt_fs": dt_fs, "blew_up": False, "steps": args.stability_steps,
+                              "final_kinetic_kelvin": kinetic / (1.5 * n * units.kB)})
+        except FloatingPointError as exc:
+            stability.append({"dt_fs": dt_fs, "blew_up": True, "error": str(exc)})
+        print(f"stability dt {dt_fs:g} fs: {stability[-1]}", flush=True)
+    return {"cluster": args.cluster, "kelvin": args.kelvin, "replicas": args.replicas, "runs": rows,
+            "stability": stability}
+
+
+def _timestep_markdown(result) -> str:
+    lines = [f"{result['cluster']} at {result['kelvin']:.0f} K, EMT-driven BAOAB, {result['replicas']} replicas:", "",
+             "| run | dt (fs) | steps | EMT energy mean ± s.e. (eV) | Δ mean vs dt run (eV) | T_kin (K) | "
+             "max abs Δg(r) | ∫|Δp(r)| dr | ∫|Δp(E)| dE |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in result["runs"].items():
+        delta = (f"{r['energy_mean_difference_eV']:+.4f} ± {r['energy_difference_stderr_eV']:.4f}"
+                 if "energy_mean_difference_eV" in r else "–")
+        lines.append(f"| {name} | {r['dt_fs']:g} | {r['steps']} | {r['energy_mean_eV']:.4f} ± {r['energy_stderr_eV']:.4f}"
+                     f" | {delta} | {r['kinetic_kelvin']:.1f} | {r.get('rdf_max_abs_difference', float('nan')):.3f} | "
+                     f"{r.get('pair_density_l1', float('nan')):.4f} | {r.get('energy_histogram_l1', float('nan')):.3f} |")
+    for row in result.get("stability", []):
+        lines.append(f"\ndt = {row['dt_fs']:g} fs: " + (f"blew up — {row['error']}" if row["blew_up"] else
+                     f"stable for {row['steps']} steps (final T_kin {row['final_kinetic_kelvin']:.0f} K)"))
+    return "\n".join(lines)
 
 
 def pair_distances(frames: torch.Tensor) -> torch.Tensor:
@@ -155,9 +259,22 @@ def main(argv=None) -> dict:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
+    if args.dt_check:
+        result = timestep_check(args)
+        result["command"] = "python -m gdl.benchmarks.emt_md " + " ".join(argv if argv is not None else sys.argv[1:])
+        (out / "results.json").write_text(json.dumps(result, indent=2))
+        print(_timestep_markdown(result))
+        return result
+    if args.evaluate:
+        result = evaluate_checkpoint(args)
+        (out / "results.json").write_text(json.dumps(result, indent=2))
+        print(_test_markdown(result["test_before_refit"], "before the e_z refit"))
+        print(_test_markdown(result["test"], f"after the e_z refit (Δe = {result['refit_shift_eV']})"))
+        return result
     from gdl.thermo import EMTPotential
     from gdl.thermo.emt_clusters import cluster_atoms
     from gdl.train import Trainer
+    from gdl.train.tasks.emt_clusters import refit_atomic_energies
 
     # 1. train
     config = {"task": "emt_clusters", "model": "egnn", "epochs": args.epochs, "batch_size": args.batch_size,
@@ -167,10 +284,12 @@ def main(argv=None) -> dict:
     if args.lr is not None:
         config["optimizer"] = {"lr": args.lr}
     t0 = time.perf_counter()
-    trainer = Trainer(config, run_dir=out / "train", overwrite=True, callbacks=[TimeBudget(60.0 * args.minutes)])
+    trainer = Trainer(config, run_dir=out / "train", overwrite=True, callbacks=[TimeBudget(60.0 * args.minutes, args.stop_after)])
     data_seconds = time.perf_counter() - t0
     fit = trainer.fit()
     model = trainer.model.to(torch.float64).eval()
+    test_before_refit = held_out_errors(model, trainer.splits["test"])
+    refit_shift = refit_atomic_energies(model, trainer.splits["train"])  # the training split only
     test = held_out_errors(model, trainer.splits["test"])
 
     # 2. MD: EMT, learned model, EMT with other noise
@@ -215,7 +334,7 @@ def main(argv=None) -> dict:
         "data_seconds": data_seconds, "n_parameters": fit["n_parameters"],
         "train_graphs": len(trainer.splits["train"]), "test_graphs": len(trainer.splits["test"]),
         "equivariance_max": fit.get("equivariance", {}).get("max"),
-        "test": test, "md": {"cluster": args.cluster, "kelvin": args.kelvin, "replicas": args.replicas,
+        "test_before_refit": test_before_refit, "refit_shift_eV": refit_shift, "test": test, "md": {"cluster": args.cluster, "kelvin": args.kelvin, "replicas": args.replicas,
                               "steps": args.md_steps, "equilibration": args.equilibration,
                               "frames": {k: int(v.shape[0]) for k, v in runs.items()}, "seconds": md_seconds,
                               "failure": failure, "comparison": comparison},
@@ -223,6 +342,39 @@ def main(argv=None) -> dict:
     (out / "results.json").write_text(json.dumps(results, indent=2))
     print(_markdown(results))
     return results
+
+
+def evaluate_checkpoint(args) -> dict:
+    """``--evaluate``: rebuild the checkpoint's model and data, test errors before and after ``refit_atomic_energies``
+    on the training split."""
+    from gdl.testing import default_dtype
+    from gdl.train import get_task, load_checkpoint
+    from gdl.train.tasks.emt_clusters import refit_atomic_energies
+
+    state = load_checkpoint(args.evaluate)
+    config = state["config"]
+    task = get_task("emt_clusters")
+    with default_dtype(torch.float64):
+        model = task.build_model(config.get("model"), config.get("model_options") or {})
+    model.load_state_dict(state["model"])
+    model = model.to(torch.float64).eval()
+    splits = task.build_datasets(root=args.data_root or config.get("data_root"), options=config.get("data") or {})
+    before = held_out_errors(model, splits["test"])
+    shift = refit_atomic_energies(model, splits["train"])
+    return {"command": "python -m gdl.benchmarks.emt_md " + " ".join(sys.argv[1:]), "checkpoint": str(args.evaluate),
+            "epoch": state.get("epoch"), "test_before_refit": before, "refit_shift_eV": shift,
+            "test": held_out_errors(model, splits["test"])}
+
+
+def _test_markdown(test, title) -> str:
+    lines = [f"held-out test split, {title}:", "",
+             "| test split | force MAE (eV/Å, component) | force MAE (eV/Å, per atom ‖ΔF‖) | energy MAE (meV/atom) | "
+             "mean energy error (meV/atom) | graphs |", "|---|---|---|---|---|---|"]
+    for key, row in test.items():
+        lines.append(f"| {key} | {row['force_mae_component']:.4f} | {row['force_mae_atom']:.4f} | "
+                     f"{1000 * row['energy_mae_per_atom']:.2f} | {1000 * row['energy_mean_error_per_atom']:+.2f} | "
+                     f"{row['graphs']} |")
+    return "\n".join(lines)
 
 
 def _plot_rdf(rdfs, path, args):

@@ -20,6 +20,12 @@ cluster kept by the soft wall ε Σ (‖x_i − x̄‖/R_c)²⁰ (R_c = --confin
 Var(U)/kT² per temperature over the second half of the run, pooled over chains, with the
 standard error from the spread between chains; and the smooth curve between the ladder's
 temperatures by the multiple-histogram method (``reweighted_heat_capacity``).
+
+``compare A.json B.json``: two heat-capacity results on the same ladder (e.g. dt and dt/2): the
+difference of the reweighted peak location and height, and per temperature ΔC_v / σ with σ the two
+standard errors combined — |ΔC_v| ≲ 2σ everywhere means the runs agree within their noise.
+
+    python -m gdl.benchmarks.lj_clusters compare runs/cv13.json runs/cv13_half_dt.json
 """
 from __future__ import annotations
 
@@ -111,6 +117,22 @@ def heat_capacity_curve(atoms: int, kT_min: float, kT_max: float, temperatures: 
             "seconds": seconds, "energy_evaluations": steps * chains * temperatures}
 
 
+def compare_heat_capacities(a: dict, b: dict) -> dict:
+    """Peak shift, peak-height ratio and per-temperature ΔC_v/σ of two ``heat-capacity`` results (module docstring)."""
+    if len(a["kT"]) != len(b["kT"]) or any(abs(x - y) > 1e-12 for x, y in zip(a["kT"], b["kT"])):
+        raise ValueError(f"compare: the two runs need the same temperature ladder, got {len(a['kT'])} temperatures "
+                         f"{a['kT'][0]:.4g}…{a['kT'][-1]:.4g} and {len(b['kT'])} temperatures {b['kT'][0]:.4g}…{b['kT'][-1]:.4g}")
+    atoms = a["args"]["atoms"]
+    z = [(cb - ca) / math.hypot(ea, eb) if math.hypot(ea, eb) > 0 else math.inf
+         for ca, cb, ea, eb in zip(a["cv"], b["cv"], a["stderr"], b["stderr"])]
+    return {"kT": a["kT"], "delta_cv_per_atom": [(cb - ca) / atoms for ca, cb in zip(a["cv"], b["cv"])],
+            "delta_over_sigma": z, "max_abs_delta_over_sigma": max(abs(v) for v in z),
+            "peak_kT": (a["reweighted_peak_kT"], b["reweighted_peak_kT"]),
+            "peak_cv_per_atom": (a["reweighted_peak_cv_per_atom"], b["reweighted_peak_cv_per_atom"]),
+            "peak_kT_relative_difference": b["reweighted_peak_kT"] / a["reweighted_peak_kT"] - 1,
+            "peak_cv_relative_difference": b["reweighted_peak_cv_per_atom"] / a["reweighted_peak_cv_per_atom"] - 1}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gdl.benchmarks.lj_clusters", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,10 +160,23 @@ def main(argv=None) -> None:
     h.add_argument("--swap-every", type=int, default=20)
     h.add_argument("--confine-radius", type=float, default=2.0)
     h.add_argument("--seed", type=int, default=0)
+    c = sub.add_parser("compare", help="compare two heat-capacity results (same ladder): peak and ΔC_v/σ")
+    c.add_argument("first")
+    c.add_argument("second")
     for p in (m, h):
         p.add_argument("--threads", type=int, default=1)
         p.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
+    if args.command == "compare":
+        with open(args.first) as f, open(args.second) as g:
+            result = compare_heat_capacities(json.load(f), json.load(g))
+        for kT, d, z in zip(result["kT"], result["delta_cv_per_atom"], result["delta_over_sigma"]):
+            print(f"kT {kT:.4f}  ΔC_v/(N k_B) {d:+.3f}  ({z:+.1f} σ)")
+        print(f"peak kT {result['peak_kT'][0]:.4f} → {result['peak_kT'][1]:.4f} "
+              f"({100 * result['peak_kT_relative_difference']:+.1f} %), C_v/(N k_B) {result['peak_cv_per_atom'][0]:.3f} → "
+              f"{result['peak_cv_per_atom'][1]:.3f} ({100 * result['peak_cv_relative_difference']:+.1f} %); "
+              f"max |ΔC_v|/σ = {result['max_abs_delta_over_sigma']:.1f}")
+        return result
     torch.set_num_threads(args.threads)
     if args.command == "minimum":
         radius = args.start_radius or 0.9 * args.atoms ** (1 / 3)

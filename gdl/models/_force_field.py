@@ -7,6 +7,7 @@ autograd path, ``fused=False``: the fused layer is differentiable once), so a fo
 from __future__ import annotations
 
 import math
+from typing import Dict, Optional
 
 import torch
 from torch import nn
@@ -34,8 +35,14 @@ class EGNNEnergy(nn.Module):
     h⁰_i = Embedding(z_i); edge attributes a_ij = RBF(‖x_i − x_j‖) (``num_radial`` Gaussians on
     [0, ``cutoff``] times a cosine envelope); ``num_layers`` ``EGNNConv`` layers update h from
     messages φ_e(h_i, h_j, ‖x_i − x_j‖², a_ij) (the positions are read, never moved: the coordinate
-    update of EGNN is not used); ε = Linear → SiLU → Linear(1) per atom. The per-atom bias of the last
-    layer learns the reference energy per atom.
+    update of EGNN is not used); ε = Linear → SiLU → Linear(1) per atom, plus a fixed reference energy
+    per element, E(x, z) = Σ_i [ε(h_i^L) + e_{z_i}]. The references e_z (buffer ``atomic_energies``
+    [max_atomic_number + 1], eV, zero by default) are not trained: set them from data with
+    :meth:`set_atomic_energies` (the ``emt_clusters`` task fits them by least squares on the training
+    split before training, ``gdl.train.tasks.emt_clusters.fit_atomic_energies``), so the network
+    learns only the deviation from them. Without them the readout must build the whole ~0.6–0.8 eV
+    per atom of EMT's cluster energies from the features, and 29 epochs left a constant 35–56 meV/atom
+    offset (docs/thermo.md). A constant per element does not change the forces or the symmetry.
 
     Input: a PyG ``Data``/``Batch`` with ``pos`` [N, 3] (Å, points), ``z`` [N] (atomic numbers),
     ``edge_index`` (any graph: the clusters use every pair; the envelope limits the range to
@@ -45,13 +52,16 @@ class EGNNEnergy(nn.Module):
     """
 
     def __init__(self, hidden_channels: int = 32, num_layers: int = 3, num_radial: int = 16, cutoff: float = 6.0,
-                 max_atomic_number: int = 100):
+                 max_atomic_number: int = 100, atomic_energies: Optional[Dict[int, float]] = None):
         super().__init__()
         if not cutoff > 0:
             raise ValueError(f"cutoff must be > 0 (Å), got {cutoff!r}")
         self.hidden_channels, self.num_layers, self.cutoff = hidden_channels, num_layers, float(cutoff)
         self.max_atomic_number = int(max_atomic_number)
         self.embedding = nn.Embedding(self.max_atomic_number + 1, hidden_channels)
+        self.register_buffer("atomic_energies", torch.zeros(self.max_atomic_number + 1))
+        if atomic_energies:
+            self.set_atomic_energies(atomic_energies)
         self.register_buffer("centres", torch.linspace(0.0, self.cutoff, num_radial))
         self.width = self.cutoff / max(num_radial - 1, 1)
         self.layers = nn.ModuleList(
@@ -61,6 +71,18 @@ class EGNNEnergy(nn.Module):
         E = euclidean_group(3)
         self.in_type = {"pos": FieldType(E, E.standard_rep())}
         self.out_type = FieldType(E, E.trivial_rep(1))
+
+    def set_atomic_energies(self, energies: Dict[int, float]) -> None:
+        """Set the reference energy e_z (eV) of each atomic number z in ``energies`` (the others keep theirs)."""
+        if not isinstance(energies, dict):
+            raise TypeError(f"atomic_energies: expected a dict {{atomic number: energy}}, got {type(energies).__name__}")
+        for z, value in energies.items():
+            if isinstance(z, bool) or not isinstance(z, int) or not 1 <= z <= self.max_atomic_number:
+                raise ValueError(f"atomic_energies: atomic numbers must be integers in [1, {self.max_atomic_number}], "
+                                 f"got {z!r}")
+            if not math.isfinite(float(value)):
+                raise ValueError(f"atomic_energies: the energy of z = {z} must be finite, got {value!r}")
+            self.atomic_energies[z] = float(value)
 
     def forward(self, data) -> torch.Tensor:
         for key in ("pos", "z", "edge_index"):
@@ -92,4 +114,5 @@ class EGNNEnergy(nn.Module):
         h = self.embedding(z)
         for layer in self.layers:
             h = layer(h, pos, edge_index, edge_attr=edge_attr).h
-        return segment_sum(self.readout(h), batch, num_graphs)  # [num_graphs, 1]
+        per_atom = self.readout(h) + self.atomic_energies.index_select(0, z).unsqueeze(1)
+        return segment_sum(per_atom, batch, num_graphs)  # [num_graphs, 1]

@@ -98,6 +98,9 @@ class Task:
     target_types: Dict[str, Any] = field(default_factory=dict)  # how targets transform, e.g. {"y": points}
     forward: Optional[Callable[[torch.nn.Module, Any], Any]] = None
     generate: Optional[Callable[..., Any]] = None  # `gdl data TASK`: build/cache the data, return a summary
+    # prepare_model(model, splits): fit data statistics into the freshly built model (e.g. reference energies)
+    # once the datasets exist, before the first step; its values live in the model's state dict
+    prepare_model: Optional[Callable[[torch.nn.Module, Dict[str, Any]], Any]] = None
     notes: str = ""
 
     def __post_init__(self):

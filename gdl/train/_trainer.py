@@ -176,6 +176,8 @@ class Trainer:
         for split in ("train", "val", "test"):
             if len(self.splits[split]) == 0:
                 raise ValueError(f"task {self.task.name!r}: the {split} split is empty")
+        if self.task.prepare_model is not None and not resuming:  # a resumed run loads the fitted values
+            self.task.prepare_model(self.model, self.splits)
 
         self.ddp_model = self.model
         if self.dist.enabled:
