@@ -203,12 +203,12 @@ class GatePlan:
                 else:
                     d_sigma.index_add_(2, index.to(sigma.device), contribution)
         if self.even >= 0:
-            parts = []
+            d = torch.empty_like(z[self.even])
             if self.num_even:
-                parts.append(d_even)
-            if sigma is not None:
-                parts.append(d_sigma * sigma * (1 - sigma / self.gate_constant))  # σ = c sigmoid(z)
-            dz[self.even] = torch.cat(parts, 2) if len(parts) > 1 else parts[0]
+                d[:, :, :self.num_even] = d_even
+            if sigma is not None:  # σ = c sigmoid(z): σ' = σ (1 − σ / c)
+                torch.mul(d_sigma, sigma * (1 - sigma / self.gate_constant), out=d[:, :, self.num_even:])
+            dz[self.even] = d
         return dz
 
 
@@ -228,23 +228,29 @@ def _mix(x: List[torch.Tensor], weights: List[torch.Tensor]) -> List[torch.Tenso
             for xg, w in zip(x, weights)]
 
 
+def _accumulate(out: List[Optional[torch.Tensor]], index: int, a: torch.Tensor, b: torch.Tensor) -> None:
+    """out[index] += a · b (broadcast), allocating on the first term."""
+    if out[index] is None:
+        out[index] = a * b
+    else:
+        out[index].addcmul_(a, b)
+
+
 def _contract(plan: ProductPlan, y: List[torch.Tensor], m: torch.Tensor, bias) -> List[torch.Tensor]:
-    """out_ρ3 = Σ_p M_p Y_p (+ bias on the even scalars)."""
+    """out_ρ3 = Σ_p M_p Y_p (+ bias on the even scalars), as broadcast products (no small batched matmuls)."""
     rows = m.shape[0]
     out: List[Optional[torch.Tensor]] = [None] * len(plan.out_irreps)
     for g1, c0, c1, g3, l1, l2, k, offset in plan.paths:
         yp = y[g1][:, :, c0:c1]  # [R, I, W]
         i = 2 * l1 + 1
         if l2 == 0:  # C[i, 0, k] = c δ_ik: M_p = M[z, 0, 0] · 1
-            term = yp * m[:, offset:offset + 1].unsqueeze(2)
-        elif l1 == 0:  # I = 1: an outer product
-            term = m[:, offset:offset + k].unsqueeze(2) * yp
-        else:
-            term = torch.bmm(m[:, offset:offset + k * i].view(rows, k, i), yp)
-        if out[g3] is None:
-            out[g3] = term
-        else:
-            out[g3] += term
+            _accumulate(out, g3, yp, m[:, offset:offset + 1].unsqueeze(2))
+        elif l1 == 0:  # I = 1: an outer product [R, K, 1] · [R, 1, W]
+            _accumulate(out, g3, m[:, offset:offset + k].unsqueeze(2), yp)
+        else:  # Σ_i M[:, :, i] ⊗ Y[:, i]
+            mp = m[:, offset:offset + k * i].view(rows, k, i)
+            for j in range(i):
+                _accumulate(out, g3, mp[:, :, j:j + 1], yp[:, j:j + 1])
     for g3, o in enumerate(out):
         if o is None:
             out[g3] = m.new_zeros(rows, 2 * plan.out_irreps[g3].l + 1, plan.out_channels[g3])
@@ -255,30 +261,35 @@ def _contract(plan: ProductPlan, y: List[torch.Tensor], m: torch.Tensor, bias) -
 
 def _contract_backward(plan: ProductPlan, y: List[torch.Tensor], m: torch.Tensor, grad: List[torch.Tensor],
                        need_m: bool):
-    """(∂L/∂Y per input group, ∂L/∂M_all or None, ∂L/∂bias or None)."""
+    """(∂L/∂Y per input group, ∂L/∂M_all or None, ∂L/∂bias or None). ∂L/∂Y_p = M_pᵀ ∂L/∂out is written
+    straight into the columns of path p (the paths of a group tile its columns)."""
     rows = m.shape[0]
-    pieces: List[List[torch.Tensor]] = [[] for _ in y]
+    dy = [torch.empty_like(yg) if plan.columns[g] and any(p[0] == g for p in plan.paths) else torch.zeros_like(yg)
+          for g, yg in enumerate(y)]
     dm = torch.zeros_like(m) if need_m else None
     for g1, c0, c1, g3, l1, l2, k, offset in plan.paths:
         g = grad[g3]  # [R, K, W]
         i = 2 * l1 + 1
         yp = y[g1][:, :, c0:c1]
+        target = dy[g1][:, :, c0:c1]
         if l2 == 0:
-            mp = m[:, offset:offset + 1].unsqueeze(2)
-            pieces[g1].append(g * mp)
+            torch.mul(g, m[:, offset:offset + 1].unsqueeze(2), out=target)
             if need_m:
                 dm[:, offset] += (g * yp).sum((1, 2))  # += : paths may share an M_p
-        elif l1 == 0:
-            mp = m[:, offset:offset + k]
-            pieces[g1].append(torch.bmm(mp.unsqueeze(1), g))  # [R, 1, W]
+        elif l1 == 0:  # ∂Y[z, 0, w] = Σ_k M[z, k] g[z, k, w]
+            mp = m[:, offset:offset + k].unsqueeze(2)
+            torch.mul(g[:, :1], mp[:, :1], out=target)
+            for kk in range(1, k):
+                target.addcmul_(g[:, kk:kk + 1], mp[:, kk:kk + 1])
             if need_m:
                 dm[:, offset:offset + k] += (g * yp).sum(2)
-        else:
+        else:  # ∂Y[z, j, w] = Σ_k M[z, k, j] g[z, k, w]
             mp = m[:, offset:offset + k * i].view(rows, k, i)
-            pieces[g1].append(torch.bmm(mp.transpose(1, 2), g))  # [R, I, W]
+            torch.mul(mp[:, 0].unsqueeze(2), g[:, :1], out=target)
+            for kk in range(1, k):
+                target.addcmul_(mp[:, kk].unsqueeze(2), g[:, kk:kk + 1])
             if need_m:
                 dm[:, offset:offset + k * i] += torch.bmm(g, yp.transpose(1, 2)).view(rows, k * i)
-    dy = [torch.cat(p, 2) if len(p) > 1 else p[0] if p else torch.zeros_like(yg) for p, yg in zip(pieces, y)]
     d_bias = grad[plan.bias_group].sum((0, 1)) if plan.has_bias else None
     return dy, dm, d_bias
 
