@@ -356,8 +356,8 @@ class SteerablePlan(nn.Module):
         return [p.view(h.shape[0], ir.dim, u) for p, ir, u in zip(parts, self.in_irreps, self.in_channels)]
 
     def from_groups(self, groups: List[torch.Tensor], scatter: torch.Tensor) -> torch.Tensor:
-        flat = torch.cat([g.reshape(g.shape[0], -1) for g in groups], 1) if len(groups) > 1 else \
-            groups[0].reshape(groups[0].shape[0], -1)
+        flats = [g.reshape(g.shape[0], g.shape[1] * g.shape[2]) for g in groups]
+        flat = torch.cat(flats, 1) if len(flats) > 1 else flats[0]
         return flat.index_select(1, scatter)
 
 
