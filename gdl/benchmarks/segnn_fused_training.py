@@ -33,7 +33,7 @@ def batches(pos, vel, charges, target, order, batch_size, drop_last):
         idx = order[start:start + batch_size]
         b = len(idx)
         edge_index = pairs.repeat(1, b) + (torch.arange(b) * n).repeat_interleave(pairs.shape[1])
-        yield Data(pos=pos[idx].reshape(-1, 3), vel=vel[idx].reshape(-1, 3), charges=charges[idx].reshape(-1, 1),
+        yield b, Data(pos=pos[idx].reshape(-1, 3), vel=vel[idx].reshape(-1, 3), charges=charges[idx].reshape(-1, 1),
                    y=target[idx].reshape(-1, 3), edge_index=edge_index, batch=torch.arange(b).repeat_interleave(n))
 
 
@@ -65,10 +65,10 @@ def main(argv=None) -> dict:
         total = {k: 0.0 for k in models}
         order = torch.arange(len(data[split][0]))
         with torch.no_grad():
-            for batch in batches(*data[split], order, args.batch_size, drop_last=False):
+            for size, batch in batches(*data[split], order, args.batch_size, drop_last=False):
                 for k, m in models.items():
                     m.eval()
-                    total[k] += torch.nn.functional.mse_loss(m(batch), batch.y).item() * batch.num_graphs
+                    total[k] += torch.nn.functional.mse_loss(m(batch), batch.y).item() * size
         return {k: v / len(order) for k, v in total.items()}
 
     for epoch in range(1, args.epochs + 1):
@@ -76,7 +76,7 @@ def main(argv=None) -> dict:
         train = {k: 0.0 for k in models}
         order = torch.randperm(len(data["train"][0]))
         count = 0
-        for step, batch in enumerate(batches(*data["train"], order, args.batch_size, drop_last=True)):
+        for step, (size, batch) in enumerate(batches(*data["train"], order, args.batch_size, drop_last=True)):
             keys = list(models) if step % 2 == 0 else list(models)[::-1]  # alternate who goes first
             for k in keys:
                 m, opt = models[k], optimisers[k]
@@ -87,8 +87,8 @@ def main(argv=None) -> dict:
                 loss.backward()
                 opt.step()
                 seconds[k] += time.perf_counter() - start
-                train[k] += loss.item() * batch.num_graphs
-            count += batch.num_graphs
+                train[k] += loss.item() * size
+            count += size
         record = {"epoch": epoch, **{f"train_mse_{k}": v / count for k, v in train.items()},
                   **{f"time_train_s_{k}": v for k, v in seconds.items()}}
         if (epoch - 1) % args.eval_every == 0 or epoch == args.epochs:
