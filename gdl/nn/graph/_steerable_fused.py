@@ -328,8 +328,8 @@ class SteerablePlan(nn.Module):
         self.register_buffer("gather_out", self._gather(conv.irreps_out), persistent=False)
         self.register_buffer("scatter_out", torch.argsort(self.gather_out), persistent=False)
         # rows of the first message product: [h_i; h_j; scalars] per group; of the first update: [h; m]
-        self.message_rows = [self._rows(ir, 2) for ir in self.message_1.in_irreps]
-        self.update_rows = [self._rows(ir, 1) for ir in self.update_1.in_irreps]
+        self.message_rows = [self._h_group(ir) for ir in self.message_1.in_irreps]
+        self.update_rows = [self._h_group(ir) for ir in self.update_1.in_irreps]
         hidden_irreps, _, _, _ = _group_blocks(conv.irreps_hidden)
         self.update_hidden = [hidden_irreps.index(ir) if ir in hidden_irreps else -1 for ir in self.update_1.in_irreps]
         self.residual = conv.residual
@@ -343,8 +343,10 @@ class SteerablePlan(nn.Module):
                  for b in bs for u in range(irreps[b].mul)]
         return torch.tensor(index, dtype=torch.long)
 
-    def _rows(self, ir: o3.Irrep, copies: int) -> Tuple[int, int]:
-        """(group of h with irrep ir or -1, its channel count U_h): rows [c·U_h, (c+1)·U_h) come from copy c."""
+    def _h_group(self, ir: o3.Irrep) -> Tuple[int, int]:
+        """(group of h with irrep ir or -1, its channel count U_h): in the product's weights W_ρ, rows
+        [c·U_h, (c+1)·U_h) act on the c-th copy of h (message: h_i, h_j; update: h), the rest on the
+        scalars s (message) or the aggregated messages (update)."""
         if ir in self.in_irreps:
             g = self.in_irreps.index(ir)
             return g, self.in_channels[g]
