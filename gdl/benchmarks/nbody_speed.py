@@ -11,6 +11,10 @@ times over ``--repeats`` steps after ``--warmup`` steps, and the ratio reference
 - EGNN: gdl ``EGNN`` vs the reference ``EGNN_vel`` (vgsatorras/egnn, imported at run time from
   ``--reference-egnn``; never part of gdl), both 4 layers, hidden 64, the reference's inputs
   (h = ‖v‖, edge attributes [q_i q_j, ‖x_i − x_j‖²]).
+- SEGNN fused: gdl ``SEGNN`` (``SteerableConv(fused=True)``, the default) vs the same weights on
+  the autograd path (``fused=False``, the layer before issue 16), and, with ``--reference-segnn``,
+  vs the reference SEGNN (RobDHess/Steerable-E3-GNN, README N-body configuration, its input
+  transform included in its step; imported at run time, never part of gdl).
 - TFN / SEGNN: gdl's model vs the same e3nn modules (same irreps, same tensor products, same
   weights) driven by a plain e3nn forward without gdl's checks and types (``plain_tfn_forward``,
   ``plain_segnn_forward`` below): the cost of gdl's layer code over bare e3nn.
@@ -18,6 +22,7 @@ times over ``--repeats`` steps after ``--warmup`` steps, and the ratio reference
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import time
@@ -114,6 +119,20 @@ def reference_egnn(path: str):
     return model, forward
 
 
+def reference_segnn_contender(path: str):
+    """The reference SEGNN (README N-body configuration) and a callable data → predicted positions
+    that includes the reference's input transform (``segnn_reference.reference_inputs``)."""
+    from gdl.benchmarks.segnn_reference import reference_inputs, reference_segnn
+
+    model = reference_segnn(path)
+
+    def forward(data):
+        graph = reference_inputs(data.pos, data.vel, data.charges, data.edge_index, data.batch)
+        return graph.pos + model(graph)
+
+    return model, forward
+
+
 # -- timing -----------------------------------------------------------------------------------------------
 
 class Contender:
@@ -152,6 +171,8 @@ def main(argv=None) -> Dict[str, dict]:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reference-egnn", metavar="PATH",
                         help="checkout of vgsatorras/egnn (for EGNN_vel); without it the EGNN race is skipped")
+    parser.add_argument("--reference-segnn", metavar="PATH",
+                        help="checkout of RobDHess/Steerable-E3-GNN; without it the reference SEGNN race is skipped")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=5)
@@ -187,8 +208,17 @@ def main(argv=None) -> Dict[str, dict]:
                       Contender("plain e3nn TFN", tfn, lambda d, m=tfn: plain_tfn_forward(m, d), lr=1e-3)))
     if "segnn" in models:
         segnn = SEGNN()
+        autograd = copy.deepcopy(segnn)
+        for layer in autograd.layers:
+            layer.fused = False
+        pairs.append(("SEGNN", Contender("gdl SEGNN", segnn, segnn),
+                      Contender("gdl SEGNN autograd", autograd, autograd)))
         pairs.append(("SEGNN", Contender("gdl SEGNN", segnn, segnn),
                       Contender("plain e3nn SEGNN", segnn, lambda d, m=segnn: plain_segnn_forward(m, d))))
+        if args.reference_segnn:
+            ref_model, ref_forward = reference_segnn_contender(args.reference_segnn)
+            pairs.append(("SEGNN ref", Contender("gdl SEGNN", segnn, segnn),
+                          Contender("reference SEGNN", ref_model, ref_forward)))
 
     header = (f"{'model':7} {'contender':20} {'step ms':>8} {'fwd':>7} {'bwd':>7} {'adam':>6}   ratio (other / gdl)")
     print(f"one thread = {torch.get_num_threads()}, batch {args.batch_size} graphs x 5 nodes, "
@@ -196,7 +226,7 @@ def main(argv=None) -> Dict[str, dict]:
     print(header)
     for name, ours, other in pairs:
         with torch.no_grad():  # same maths before timing (TFN/SEGNN share weights, EGNN differs)
-            if name != "EGNN":
+            if name not in ("EGNN", "SEGNN ref"):
                 torch.testing.assert_close(ours.forward(data), other.forward(data), rtol=1e-4, atol=1e-5)
         race([ours, other], data, args.repeats, args.warmup)
         ratio = other.median() / ours.median()

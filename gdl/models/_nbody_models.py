@@ -73,19 +73,21 @@ class SEGNN(nn.Module):
     (sum aggregation) → gated + linear O3TensorProduct to 1x1o, the displacement f. Defaults: the
     README configuration (4 layers, l_max = 1, 64 'weight-balanced' features = 32x0e+32x1o) and
     the reference's weight parametrisation (``O3TensorProduct``; ``rescale=False``: e3nn's, which
-    trains about 7× slower on N-body, docs/layers.md).
+    trains about 7× slower on N-body, docs/layers.md). ``fused``: the layers run as
+    ``SteerableConv(fused=True)`` (one autograd Function with a hand-written backward each,
+    differentiable once; same parameters and state_dict keys); ``False``: plain autograd.
     Symmetry: E(3) including reflections and node permutations, exact.
     """
 
     def __init__(self, irreps_hidden="32x0e+32x1o", num_layers: int = 4, lmax_attr: int = 1, aggregation: str = "sum",
-                 rescale: bool = True):
+                 rescale: bool = True, fused: bool = True):
         super().__init__()
         self.irreps_input = o3.Irreps("2x1o+1x0e")
         self.irreps_attr = o3.Irreps.spherical_harmonics(lmax_attr)
         self.embedding = O3TensorProduct(self.irreps_input, irreps_hidden, self.irreps_attr, rescale=rescale)
         self.layers = nn.ModuleList(
             SteerableConv(irreps_hidden, irreps_hidden, irreps_hidden, lmax_attr=lmax_attr, edge_channels=1,
-                          aggregation=aggregation, rescale=rescale)
+                          aggregation=aggregation, rescale=rescale, fused=fused)
             for _ in range(num_layers)
         )
         self.head_1 = GatedO3TensorProduct(irreps_hidden, irreps_hidden, self.irreps_attr, rescale)

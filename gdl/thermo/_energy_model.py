@@ -13,7 +13,8 @@ Training on forces differentiates F again with respect to the parameters, so the
 be differentiable twice. The energy model therefore (i) computes the forces with
 ``create_graph=True`` while training (``model.train()``; any call can override it), and (ii)
 switches every once-differentiable fast path off while it does: gdl's fused EGNN layer
-(``EGNNConv(fused=True)``, a hand-written backward marked ``once_differentiable``) runs with
+(``EGNNConv(fused=True)``, a hand-written backward marked ``once_differentiable``) and gdl's
+fused SEGNN layer (``SteerableConv(fused=True)``, likewise) run with
 ``fused=False`` (plain autograd, same maths) inside such a call, and with its fast path otherwise.
 """
 from __future__ import annotations
@@ -26,14 +27,14 @@ import torch
 from torch import nn
 
 from gdl.groups import FieldType
-from gdl.nn.graph import EGNNConv, segment_sum
+from gdl.nn.graph import EGNNConv, SteerableConv, segment_sum
 from gdl.nn._types import euclidean_group
 from gdl.thermo._potential import Potential, check_configurations
 
 
 def once_differentiable_layers(model: nn.Module) -> list:
-    """The submodules whose fast path is differentiable only once (fused EGNN layers that are on)."""
-    return [m for m in model.modules() if isinstance(m, EGNNConv) and m.fused]
+    """The submodules whose fast path is differentiable only once (fused EGNN and SteerableConv layers that are on)."""
+    return [m for m in model.modules() if isinstance(m, (EGNNConv, SteerableConv)) and m.fused]
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from gdl.groups import FieldType
 from gdl.nn._checks import check_edge_attr, check_edge_index, check_field, check_matches_module, reference_tensor
 from gdl.nn._types import TypeLike, as_channels, as_irreps, euclidean_group
 from gdl.nn.graph._irreps import GatedO3TensorProduct, O3TensorProduct, edge_spherical_harmonics
+from gdl.nn.graph._steerable_fused import SteerablePlan, fused_steerable_conv, fused_supported
 from gdl.nn.graph._message_passing import (
     EdgeStructure,
     aggregate,
@@ -50,6 +51,12 @@ class SteerableConv(nn.Module):
         lmax_attr: degree of the edge attributes Y(x_j − x_i). irreps_node_attr: type of ã_i.
         edge_channels: width of a_ij. aggregation: "sum" (SEGNN) or "mean".
         residual: h' = h + φ_u (``None``: when ``irreps_in == irreps_out``). rescale: SEGNN's weights.
+        fused: run the layer as one autograd Function with a hand-written backward
+            (``_steerable_fused.py``: grouped-by-irrep layout, weights of the first message product
+            applied at the nodes, Clebsch–Gordan coefficients contracted with the attributes once;
+            same parameters and maths, equal to the autograd path to 1e-12 in float64). It is
+            differentiable once; ``fused=False`` (or ``layer.fused = False``, which ``EnergyModel``
+            does under ``create_graph``) is the plain autograd path, differentiable any number of times.
     """
 
     def __init__(
@@ -63,6 +70,7 @@ class SteerableConv(nn.Module):
         aggregation: str = "sum",
         rescale: bool = True,
         residual: Optional[bool] = None,
+        fused: bool = True,
     ):
         super().__init__()
         self.irreps_in = as_irreps(irreps_in, "irreps_in")
@@ -82,6 +90,10 @@ class SteerableConv(nn.Module):
         self.update_1 = GatedO3TensorProduct(self.irreps_in + self.irreps_hidden, self.irreps_hidden,
                                              self.irreps_node_attr, rescale)
         self.update_2 = O3TensorProduct(self.irreps_hidden, self.irreps_out, self.irreps_node_attr, rescale=rescale)
+
+        self.fused = bool(fused)
+        # the fused path's bookkeeping (non-persistent buffers only: state_dict keys unchanged)
+        self.fused_plan = SteerablePlan(self) if fused_supported(self) else None
 
         E = euclidean_group(3)
         self.in_type = {
@@ -112,6 +124,8 @@ class SteerableConv(nn.Module):
         source, target = edges.source, edges.target
         if edge_sh is None:
             edge_sh = edge_spherical_harmonics(self.irreps_edge_attr, vec, normalization="integral")
+        if self.fused and self.fused_plan is not None:
+            return fused_steerable_conv(self, self.fused_plan, h, vec, edges, node_attr, edge_attr, edge_sh)
         dist2 = (vec * vec).sum(-1, keepdim=True)
         parts = [h.index_select(0, target), h.index_select(0, source), dist2]
         if self.edge_channels:
@@ -124,4 +138,4 @@ class SteerableConv(nn.Module):
     def extra_repr(self) -> str:
         return (f"{self.irreps_in} → {self.irreps_out}, hidden={self.irreps_hidden}, edge_attr={self.irreps_edge_attr}, "
                 f"node_attr={self.irreps_node_attr}, edge_channels={self.edge_channels}, aggregation={self.aggregation!r}, "
-                f"residual={self.residual}")
+                f"residual={self.residual}, fused={self.fused}")
