@@ -72,6 +72,13 @@ class EGNNEnergy(nn.Module):
         self.in_type = {"pos": FieldType(E, E.standard_rep())}
         self.out_type = FieldType(E, E.trivial_rep(1))
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints written before the per-element references existed load with e_z = 0 (their meaning then)
+        key = prefix + "atomic_energies"
+        if key not in state_dict:
+            state_dict[key] = torch.zeros_like(self.atomic_energies)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def set_atomic_energies(self, energies: Dict[int, float]) -> None:
         """Set the reference energy e_z (eV) of each atomic number z in ``energies`` (the others keep theirs)."""
         if not isinstance(energies, dict):

@@ -190,3 +190,14 @@ def test_refit_removes_the_mean_energy_offset_per_atom_and_keeps_the_forces(tiny
     assert torch.equal(out["forces"], forces_before)
     with pytest.raises(TypeError, match="no per-element reference energies"):
         refit_atomic_energies(torch.nn.Linear(1, 1), train_split)
+
+
+def test_a_checkpoint_from_before_the_reference_energies_loads_with_zero_references():
+    model = small_model()  # EnergyModel around EGNNEnergy (.model)
+    model.model.set_atomic_energies({29: -1.5})
+    old_state = {k: v for k, v in model.state_dict().items() if k != "model.atomic_energies"}  # the earlier layout
+    fresh = small_model()
+    fresh.model.set_atomic_energies({29: 2.0})
+    fresh.load_state_dict(old_state)  # strict: every other key must still match
+    assert torch.equal(fresh.model.atomic_energies, torch.zeros_like(fresh.model.atomic_energies))
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in old_state.items())
