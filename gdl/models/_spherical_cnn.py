@@ -52,8 +52,8 @@ class SphericalCNN(nn.Module):
 
     def __init__(self, bandwidth: int = 30, in_channels: int = 1, num_classes: int = 10,
                  grid: str = "driscoll-healy", channels: Sequence[int] = (16, 32, 64),
-                 lmax: Sequence[int] = (15, 12, 8, 6), design: str = "s2", activation: str = "relu",
-                 oversampling: float = 2.0, hidden: int = 64, kernel: str = "local", batch_norm: bool = False,
+                 lmax: Sequence[int] = (20, 16, 10, 6), design: str = "s2", activation: str = "relu",
+                 oversampling: float = 2.0, hidden: int = 64, kernel: str = "local", batch_norm: bool = True,
                  dropout: float = 0.0):
         super().__init__()
         channels, lmax = tuple(int(c) for c in channels), tuple(int(l) for l in lmax)
