@@ -1,6 +1,6 @@
 """Speed and accuracy of gdl's SphericalHarmonicTransform beside e3nn's ToS2Grid / FromS2Grid.
 
-    python -m gdl.benchmarks.sht_speed [--lmax 10 20 30 40 64] [--signals 512] [--repeats 7]
+    python -m gdl.benchmarks.sht_speed [--lmax 10 20 30 40 64] [--signals 512] [--repeats 7] [--large-repeats 3]
     python -m gdl.benchmarks.sht_speed --aliasing            # grid-nonlinearity error vs oversampling
     python -m gdl.benchmarks.sht_speed --torch-harmonics     # also torch-harmonics, if importable
     python -m gdl.benchmarks.sht_speed --model-epoch         # one 5000-image SphericalCNN epoch (train steps)
@@ -9,7 +9,8 @@ One thread, float32, ``signals`` random band-limited signals. For every L the me
 timed in turn, repetition by repetition (interleaved, so background load hits all alike), and
 the median (and the minimum) is printed, for synthesis (coefficients → grid) and analysis (grid → coefficients):
 
-- gdl on its default Gauss–Legendre grid (L+1) × (2L+2), and on the SOFT grid 2(L+1) × 2(L+1);
+- gdl on its default Gauss–Legendre grid (L+1) × (2L+2), and on the SOFT grid 2(L+1) × 2(L+1), with the
+  method ``"auto"`` picks (dense matrices for small transforms, FFT + per-m blocks above; printed);
 - e3nn ``ToS2Grid(L, res)`` / ``FromS2Grid(res, L)`` on the same SOFT-type grid res = (2(L+1), 2(L+1))
   (the even grid, e3nn's dense path), its buffers built in float64 then cast;
 - torch-harmonics ``RealSHT`` / ``InverseRealSHT`` (Gauss grid (L+1) × 2(L+1)) with
@@ -65,10 +66,12 @@ def _torch_harmonics_pair(lmax: int):
             th.RealSHT(nlat, nlon, lmax=lmax + 1, mmax=lmax + 1, grid="legendre-gauss").float())
 
 
-def speed(lmax_values, signals: int, repeats: int, with_torch_harmonics: bool, with_e3nn: bool = True) -> list:
+def speed(lmax_values, signals: int, repeats: int, with_torch_harmonics: bool, with_e3nn: bool = True,
+          large_repeats: int = None, large_from: int = 40) -> list:
     rows = []
     gen = torch.Generator().manual_seed(0)
     for lmax in lmax_values:
+        count = repeats if large_repeats is None or lmax < large_from else large_repeats
         coeffs = torch.randn(signals, (lmax + 1) ** 2, generator=gen)
         gl = SphericalHarmonicTransform(lmax, "gauss-legendre", dtype=torch.float32)
         soft = SphericalHarmonicTransform(lmax, "soft", dtype=torch.float32)
@@ -97,9 +100,9 @@ def speed(lmax_values, signals: int, repeats: int, with_torch_harmonics: bool, w
             functions["torch-harmonics analysis"] = lambda: th_forward(grid)
             errors["torch-harmonics"] = float((th_inverse(th_forward(grid)) - grid).norm() / grid.norm())
         with torch.no_grad():
-            times, fastest = _median_times(functions, repeats)
+            times, fastest = _median_times(functions, count)
         rows.append((lmax, times, errors))
-        print(f"L={lmax} minimum: " + "  ".join(f"{k} {v:.2f}" for k, v in fastest.items()) + " (ms)")
+        print(f"L={lmax} ({count} repetitions; gdl method: GL {gl.method}, SOFT {soft.method}) minimum: " + "  ".join(f"{k} {v:.2f}" for k, v in fastest.items()) + " (ms)")
         cells = "  ".join(f"{k} {v:.2f}" for k, v in times.items())
         print(f"L={lmax}: {cells} (ms)  round-trip errors: "
               + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()), flush=True)
@@ -182,6 +185,9 @@ def main(argv=None):
     parser.add_argument("--lmax", type=int, nargs="+", default=[10, 20, 30, 40, 64])
     parser.add_argument("--signals", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--large-repeats", type=int, default=None,
+                        help="repetitions for L >= --large-from (e3nn's dense buffers make large L slow)")
+    parser.add_argument("--large-from", type=int, default=40)
     parser.add_argument("--torch-harmonics", action="store_true")
     parser.add_argument("--no-e3nn", action="store_true", help="skip e3nn (slow at large L: dense buffers)")
     parser.add_argument("--aliasing", action="store_true", help="only the grid-nonlinearity error table")
@@ -194,7 +200,8 @@ def main(argv=None):
     if args.aliasing:
         aliasing()
         return
-    speed(args.lmax, args.signals, args.repeats, args.torch_harmonics, not args.no_e3nn)
+    speed(args.lmax, args.signals, args.repeats, args.torch_harmonics, not args.no_e3nn, args.large_repeats,
+          args.large_from)
 
 
 if __name__ == "__main__":
