@@ -2,6 +2,7 @@
 
     python -m gdl.benchmarks.sht_speed [--lmax 10 20 30 40 64] [--signals 512] [--repeats 7] [--large-repeats 3]
     python -m gdl.benchmarks.sht_speed --aliasing            # grid-nonlinearity error vs oversampling
+    python -m gdl.benchmarks.sht_speed --so3-aliasing        # the same for SO3GridActivation
     python -m gdl.benchmarks.sht_speed --torch-harmonics     # also torch-harmonics, if importable
     python -m gdl.benchmarks.sht_speed --model-epoch         # one 5000-image SphericalCNN epoch (train steps)
 
@@ -154,6 +155,30 @@ def aliasing(lmax: int = 10, channels: int = 8, rotations: int = 8) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
+def so3_aliasing(lmax: int = 4, channels: int = 4, rotations: int = 4) -> None:
+    """Relative equivariance error of ``SO3GridActivation`` by oversampling (float64, mean over rotations)."""
+    from gdl.groups import SO3, IrrepsRep
+    from gdl.nn.sphere import SO3GridActivation
+    from gdl.nn.sphere._features import so3_dim, so3_irreps
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(2, channels, so3_dim(lmax), generator=gen, dtype=torch.float64)
+    wigner = IrrepsRep(SO3(), so3_irreps(lmax)).matrix(SO3().sample(rotations, gen, dtype=torch.float64))
+    factors = (1, 2, 4)
+    print(f"\nSO3GridActivation equivariance error, L={lmax}, {channels} channels × 2 signals, float64, "
+          f"mean over {rotations} random rotations; grid N³ with N = 2⌈s(L+1)⌉")
+    print("| activation | " + " | ".join(f"s = {s}" for s in factors) + " |")
+    print("|---|" + "---|" * len(factors))
+    for name in ("relu", "silu", "gelu"):
+        cells = []
+        for s in factors:
+            layer = SO3GridActivation(lmax, name, oversampling=s)
+            out = layer(x)
+            errs = [float((layer(x @ d.T) - out @ d.T).norm() / (out @ d.T).norm()) for d in wigner]
+            cells.append(f"{statistics.mean(errs):.1e}")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
 def model_epoch(images: int = 5000, batch: int = 32, steps: int = 20) -> None:
     """Time ``steps`` Adam steps of the default SphericalCNN on [batch, 1, 60, 60] inputs; scale to ``images``."""
     from gdl.models import SphericalCNN
@@ -192,6 +217,7 @@ def main(argv=None):
     parser.add_argument("--no-e3nn", action="store_true", help="skip e3nn (slow at large L: dense buffers)")
     parser.add_argument("--aliasing", action="store_true", help="only the grid-nonlinearity error table")
     parser.add_argument("--model-epoch", action="store_true", help="only the SphericalCNN epoch time")
+    parser.add_argument("--so3-aliasing", action="store_true", help="only the SO(3) grid-nonlinearity error table")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if args.model_epoch:
@@ -199,6 +225,9 @@ def main(argv=None):
         return
     if args.aliasing:
         aliasing()
+        return
+    if args.so3_aliasing:
+        so3_aliasing()
         return
     speed(args.lmax, args.signals, args.repeats, args.torch_harmonics, not args.no_e3nn, args.large_repeats,
           args.large_from)
