@@ -69,7 +69,7 @@ def _rotated_test_accuracy(trainer, model_name: str, out: Path, data: dict, mode
 
 
 def run(out: Path, models=("spherical_cnn", "planar_cnn"), epochs: int = 8, batch_size: int = 32, seed: int = 0,
-        data=None, model_options=None, scheduler: str = "none") -> dict:
+        data=None, model_options=None, scheduler: str = "none", trainings=("nr", "r")) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     data = dict(data or {})
     summary_path = out / "summary.json"
@@ -77,7 +77,7 @@ def run(out: Path, models=("spherical_cnn", "planar_cnn"), epochs: int = 8, batc
     for model in models:
         options = dict((model_options or {}).get(model, {}))
         row = summary.get(model, {})
-        for train in ("nr", "r"):
+        for train in trainings:
             t0 = time.perf_counter()
             trainer, results = _train(model, train, out, epochs, data, options, batch_size, seed, scheduler)
             if train == "nr":
@@ -121,11 +121,15 @@ def main(argv=None) -> int:
     parser.add_argument("--per-class", type=int, default=None, help="digits per class of each split (smoke runs)")
     parser.add_argument("--val-per-class", type=int, default=50)
     parser.add_argument("--scheduler", default="none", choices=["none", "cosine"], help="learning-rate schedule")
+    parser.add_argument("--trainings", nargs="+", default=["nr", "r"], choices=["nr", "r"],
+                        help="which trainings to run (two processes may share --out, one training each; a last run "
+                             "with both reads the finished ones back and writes the complete summary)")
     args = parser.parse_args(argv)
     data = {"val_per_class": args.val_per_class}
     if args.per_class is not None:
         data["per_class"] = args.per_class
-    run(args.out, tuple(args.models), args.epochs, args.batch_size, args.seed, data, scheduler=args.scheduler)
+    run(args.out, tuple(args.models), args.epochs, args.batch_size, args.seed, data, scheduler=args.scheduler,
+        trainings=tuple(args.trainings))
     return 0
 
 
