@@ -3,7 +3,6 @@ aliasing error decreasing with oversampling, invariant readout, bad input."""
 import pytest
 import torch
 
-from gdl.groups import SO3
 from gdl.nn.sphere import (
     GatedActivation,
     InvariantReadout,
