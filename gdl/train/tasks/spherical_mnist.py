@@ -32,7 +32,8 @@ tolerance class (the ``tolerance`` attribute of the symmetry objects, which the 
   their documented aliasing error: min(0.5, 0.1 (2/s)²) for the smallest oversampling s in the model
   (0.1 at s = 2, where one ReLU layer aliases 2.5e-2 and trained default models measured 1.8e-2–4.1e-2);
 - SO(3) on S² (interpolated action) — ``INTERPOLATED_TOLERANCE`` = 0.5 (the degree-12 fit of a digit
-  image loses detail: trained models measured 0.07–0.15), also the task's run-wide ``tolerance``.
+  image loses detail: trained models with input bandwidth 12 measured 0.07–0.15; the default model, whose input
+  bandwidth 20 exceeds the fit's degree, 0.74 — a warning, docs/benchmarks.md), also the task's run-wide ``tolerance``.
 
 The monitor warns by default (``equivariance.action: stop`` ends the run). The planar baseline breaks
 both by design (measured, never enforced).
