@@ -69,7 +69,7 @@ def _rotated_test_accuracy(trainer, model_name: str, out: Path, data: dict, mode
 
 
 def run(out: Path, models=("spherical_cnn", "planar_cnn"), epochs: int = 8, batch_size: int = 32, seed: int = 0,
-        data=None, model_options=None, scheduler: str = "none") -> dict:
+        data=None, model_options=None, scheduler: str = "none", trainings=("nr", "r")) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     data = dict(data or {})
     summary_path = out / "summary.json"
@@ -77,7 +77,7 @@ def run(out: Path, models=("spherical_cnn", "planar_cnn"), epochs: int = 8, batc
     for model in models:
         options = dict((model_options or {}).get(model, {}))
         row = summary.get(model, {})
-        for train in ("nr", "r"):
+        for train in trainings:
             t0 = time.perf_counter()
             trainer, results = _train(model, train, out, epochs, data, options, batch_size, seed, scheduler)
             if train == "nr":
@@ -96,6 +96,55 @@ def run(out: Path, models=("spherical_cnn", "planar_cnn"), epochs: int = 8, batc
             print(f"{model} trained on {train.upper()}: {json.dumps(row)} ({time.perf_counter() - t0:.0f} s)", flush=True)
     (out / "summary.md").write_text(markdown(summary))
     print(markdown(summary))
+    return summary
+
+
+def partial(out: Path, models=("spherical_cnn",), data=None, model_options=None) -> dict:
+    """Test accuracies of the best-validation checkpoints of unfinished trainings (no ``results.json`` yet).
+
+    Written to ``<out>/summary_partial.json`` / ``.md`` with the epochs done and the best epoch, so numbers exist
+    when a run cannot finish in its time; a finished training is read from its ``results.json`` as in :func:`run`."""
+    from gdl.train import get_task
+    from gdl.train._checkpoint import load_checkpoint
+
+    task = get_task("spherical_mnist")
+    data = dict(data or {})
+    summary = {}
+    for model_name in models:
+        options = dict((model_options or {}).get(model_name, {}))
+        row = {}
+        for train in ("nr", "r"):
+            run_dir = out / f"{model_name}_{train}"
+            if not (run_dir / "best.pt").exists():
+                continue
+            lines = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
+            epochs = [x for x in lines if "val_accuracy" in x]
+            best = max(epochs, key=lambda x: x["val_accuracy"])
+            model = task.build_model(model_name, options)
+            model.load_state_dict(load_checkpoint(run_dir / "best.pt", map_location="cpu")["model"])
+            tests = ("nr_nr", "nr_r") if train == "nr" else ("r_r",)
+            for protocol in tests:
+                test = task.build_datasets(options={**data, "protocol": protocol})["test"]
+                row[protocol.upper().replace("_", "/")] = _accuracy(model, test)
+            row[f"epochs_done_{train}"] = len(epochs)
+            row[f"best_epoch_{train}"] = best["epoch"]
+            row[f"best_val_{train}"] = best["val_accuracy"]
+            row[f"seconds_per_epoch_{train}"] = sum(x.get("time_train_s", 0.0) for x in epochs) / max(1, len(epochs))
+            row["parameters"] = sum(p.numel() for p in model.parameters())
+        summary[model_name] = row
+    (out / "summary_partial.json").write_text(json.dumps(summary, indent=2))
+    lines = ["| model | parameters | epochs done (NR, R) | best epoch (NR, R) | NR/NR | R/R | NR/R |",
+             "|---|---|---|---|---|---|---|"]
+    for model_name, row in summary.items():
+        def pct(key):
+            return f"{100 * row[key]:.1f}" if key in row else "—"
+
+        lines.append(f"| {model_name} | {row.get('parameters', '—')} | {row.get('epochs_done_nr', '—')}, "
+                     f"{row.get('epochs_done_r', '—')} | {row.get('best_epoch_nr', '—')}, {row.get('best_epoch_r', '—')} | "
+                     f"{pct('NR/NR')} | {pct('R/R')} | {pct('NR/R')} |")
+    text = "\n".join(lines) + "\n"
+    (out / "summary_partial.md").write_text(text)
+    print(text)
     return summary
 
 
@@ -121,11 +170,20 @@ def main(argv=None) -> int:
     parser.add_argument("--per-class", type=int, default=None, help="digits per class of each split (smoke runs)")
     parser.add_argument("--val-per-class", type=int, default=50)
     parser.add_argument("--scheduler", default="none", choices=["none", "cosine"], help="learning-rate schedule")
+    parser.add_argument("--trainings", nargs="+", default=["nr", "r"], choices=["nr", "r"],
+                        help="which trainings to run (two processes may share --out, one training each; a last run "
+                             "with both reads the finished ones back and writes the complete summary)")
+    parser.add_argument("--partial", action="store_true",
+                        help="only evaluate the best checkpoints of unfinished trainings in --out (summary_partial.md)")
     args = parser.parse_args(argv)
     data = {"val_per_class": args.val_per_class}
     if args.per_class is not None:
         data["per_class"] = args.per_class
-    run(args.out, tuple(args.models), args.epochs, args.batch_size, args.seed, data, scheduler=args.scheduler)
+    if args.partial:
+        partial(args.out, tuple(args.models), data)
+        return 0
+    run(args.out, tuple(args.models), args.epochs, args.batch_size, args.seed, data, scheduler=args.scheduler,
+        trainings=tuple(args.trainings))
     return 0
 
 

@@ -32,6 +32,7 @@ from gdl.nn.sphere import (
     S2Conv,
     S2GridActivation,
     SO3Conv,
+    SphericalBatchNorm,
     SphericalGridRep,
     SphericalHarmonicTransform,
 )
@@ -51,8 +52,9 @@ class SphericalCNN(nn.Module):
 
     def __init__(self, bandwidth: int = 30, in_channels: int = 1, num_classes: int = 10,
                  grid: str = "driscoll-healy", channels: Sequence[int] = (16, 32, 64),
-                 lmax: Sequence[int] = (15, 12, 8, 6), design: str = "s2", activation: str = "relu",
-                 oversampling: float = 2.0, hidden: int = 64, kernel: str = "local"):
+                 lmax: Sequence[int] = (20, 16, 10, 6), design: str = "s2", activation: str = "relu",
+                 oversampling: float = 2.0, hidden: int = 64, kernel: str = "local", batch_norm: bool = True,
+                 dropout: float = 0.0):
         super().__init__()
         channels, lmax = tuple(int(c) for c in channels), tuple(int(l) for l in lmax)
         if len(lmax) != len(channels) + 1:
@@ -63,6 +65,8 @@ class SphericalCNN(nn.Module):
         if lmax[0] > bandwidth - 1:
             raise ValueError(f"SphericalCNN: lmax[0]={lmax[0]} exceeds what a bandwidth-{bandwidth} grid resolves "
                              f"(≤ {bandwidth - 1})")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"SphericalCNN: dropout must be in [0, 1), got {dropout!r}")
         if design not in ("s2", "so3"):
             raise ValueError(f"SphericalCNN: design must be 's2' or 'so3', got {design!r}")
         self.bandwidth, self.in_channels, self.num_classes = int(bandwidth), int(in_channels), int(num_classes)
@@ -73,18 +77,21 @@ class SphericalCNN(nn.Module):
         widths = (self.in_channels,) + channels
         for i, (c_in, c_out) in enumerate(zip(widths, widths[1:])):
             l_in, l_out = lmax[i], lmax[i + 1]
+            kind = "s2" if design == "s2" else "so3"
             if design == "s2":
-                blocks += [S2Conv(c_in, c_out, l_in, l_out), S2GridActivation(l_out, activation, oversampling)]
-            elif i == 0:
-                blocks += [S2Conv(c_in, c_out, l_in, l_out, output="so3", kernel=kernel), GatedActivation(c_out, l_out, "so3", activation)]
+                conv = S2Conv(c_in, c_out, l_in, l_out)
+                act = S2GridActivation(l_out, activation, oversampling)
             else:
-                blocks += [SO3Conv(c_in, c_out, l_in, l_out, kernel=kernel), GatedActivation(c_out, l_out, "so3", activation)]
+                conv = (S2Conv(c_in, c_out, l_in, l_out, output="so3", kernel=kernel) if i == 0
+                        else SO3Conv(c_in, c_out, l_in, l_out, kernel=kernel))
+                act = GatedActivation(c_out, l_out, "so3", activation)
+            blocks += [conv] + ([SphericalBatchNorm(c_out, l_out, kind)] if batch_norm else []) + [act]
         self.blocks = nn.Sequential(*blocks)
         kind = "s2" if design == "s2" else "so3"
         self.readout = InvariantReadout(channels[-1], lmax[-1], kind)
         features = channels[-1] * (lmax[-1] + 1)
         self.head = nn.Sequential(nn.BatchNorm1d(features), nn.Linear(features, hidden), nn.ReLU(),
-                                  nn.Linear(hidden, self.num_classes))
+                                  *([nn.Dropout(dropout)] if dropout > 0 else []), nn.Linear(hidden, self.num_classes))
         self.out_type = FieldType(SO3(), SO3().trivial_rep(self.num_classes))
 
     @property

@@ -141,3 +141,49 @@ def test_published_rows_of_the_benchmark_page_match_the_registry():
         cells = [c.strip() for c in next(line for line in section.splitlines() if line.startswith(prefix)).split("|")]
         numbers = [float(c) / 100 for c in cells[4:7]]  # NR/NR, R/R, NR/R columns
         assert numbers == pytest.approx([published[f"{name} {p}"] for p in ("NR/NR", "R/R", "NR/R")]), name
+
+
+class _LongitudeLeak(torch.nn.Module):
+    """An exactly invariant model plus a small leak that depends on where on the longitude axis the signal is."""
+
+    def __init__(self, model, size):
+        super().__init__()
+        self.model, self.size = model, size
+        self.in_type, self.out_type = model.in_type, model.out_type
+
+    def forward(self, data):
+        x = data.x
+        return self.model(data) + self.size * x[..., 0].mean(dim=(-1, -2))[:, None]  # column 0 only: not shift invariant
+
+
+def test_monitor_enforces_each_tolerance_class():
+    """The exact class (no grid nonlinearity) is held to the float tolerance: a 1e-3 leak in it fails although it is
+    far below the interpolated class's bound (0.5), which the same run still applies to SO(3) on S²; the grid-ReLU
+    design gets its aliasing bound instead."""
+    from gdl.testing import default_dtype
+    from gdl.train._config import EquivarianceConfig
+    from gdl.train._monitor import EquivarianceMonitor
+    from gdl.train.tasks.spherical_mnist import INTERPOLATED_TOLERANCE, aliasing_tolerance
+
+    task = get_task("spherical_mnist")
+    batch = _batch(8, n=4)
+    batch.x = batch.x.double()
+    small = {"bandwidth": 8, "lmax": (6, 6, 4, 2), "channels": (4, 8, 8)}
+    torch.manual_seed(0)
+    with default_dtype(torch.float64):
+        exact = task.build_model("spherical_cnn", {**small, "design": "so3"}).double().eval()
+        grid = task.build_model("spherical_cnn", {**small, "design": "s2", "oversampling": 2.0}).double().eval()
+    monitor = EquivarianceMonitor(task, EquivarianceConfig(elements=2), "float64")
+    clean = monitor.check(exact, [batch])
+    assert clean["tolerances"] == {LONGITUDE_SHIFTS: 1e-10, "SO(3) on S²": INTERPOLATED_TOLERANCE}
+    assert not monitor.exceeded(clean) and clean["exceeded_by"] == []
+    leaky = monitor.check(_LongitudeLeak(exact, 1e-3), [batch])
+    assert 1e-8 < leaky["per_symmetry"][LONGITUDE_SHIFTS] < INTERPOLATED_TOLERANCE  # the loose bound would pass it
+    assert monitor.exceeded(leaky) and leaky["exceeded_by"] == [LONGITUDE_SHIFTS]
+    assert "class bound 1e-10" in monitor.describe(leaky)
+    approximate = EquivarianceMonitor(task, EquivarianceConfig(elements=2), "float64").check(grid, [batch])
+    assert approximate["tolerances"][LONGITUDE_SHIFTS] == aliasing_tolerance(2.0) == pytest.approx(0.1)
+    assert approximate["exceeded_by"] == []
+    # an explicit run tolerance overrides every class
+    override = EquivarianceMonitor(task, EquivarianceConfig(elements=2, tolerance=0.5), "float64")
+    assert not override.exceeded(override.check(_LongitudeLeak(exact, 1e-3), [batch]))

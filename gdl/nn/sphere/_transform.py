@@ -38,6 +38,12 @@ from gdl.nn.sphere._grids import (
 from gdl.nn.sphere._legendre import normalized_legendre
 
 
+METHODS = ("auto", "blocks", "dense")
+# "auto" uses the dense matrices when (lmax+1)² · nlat · nlon is at most this many entries (small L:
+# one matrix product beats the FFT + per-m products and their Python / copy overhead; measured in docs/spheres.md)
+DENSE_MAX_ENTRIES = 2 ** 17
+
+
 def coefficient_count(lmax: int) -> int:
     return (lmax + 1) ** 2
 
@@ -67,7 +73,7 @@ class SphericalHarmonicTransform(nn.Module):
     """
 
     def __init__(self, lmax: int, grid: str = "gauss-legendre", nlat: Optional[int] = None,
-                 nlon: Optional[int] = None, dtype: Optional[torch.dtype] = None):
+                 nlon: Optional[int] = None, dtype: Optional[torch.dtype] = None, method: str = "auto"):
         super().__init__()
         _check_grid_name(grid)
         if int(lmax) != lmax or lmax < 0:
@@ -84,6 +90,8 @@ class SphericalHarmonicTransform(nn.Module):
             need_lat, need_lon = default_resolution(grid, lmax)
             raise ValueError(f"SphericalHarmonicTransform: a {grid} grid of {nlat} × {nlon} resolves degrees ≤ "
                              f"{resolved}, got lmax={lmax} (needs at least nlat={need_lat}, nlon={2 * lmax + 1})")
+        if method not in METHODS:
+            raise ValueError(f"SphericalHarmonicTransform: method must be one of {', '.join(METHODS)}, got {method!r}")
         self.lmax, self.grid, self.nlat, self.nlon = lmax, grid, nlat, nlon
         dtype = dtype or torch.get_default_dtype()
         theta, weights = colatitudes_and_weights(grid, nlat)
@@ -110,6 +118,17 @@ class SphericalHarmonicTransform(nn.Module):
         inverse = torch.empty(2 * (lmax + 1) ** 2, dtype=torch.long).fill_(coefficient_count(lmax))
         inverse[self.layout] = torch.arange(coefficient_count(lmax))
         self.register_buffer("inverse_layout", inverse, persistent=False)
+        entries = coefficient_count(lmax) * nlat * nlon
+        self.method = method if method != "auto" else ("dense" if entries <= DENSE_MAX_ENTRIES else "blocks")
+        if self.method == "dense":
+            # the same maps as matrices, built in float64 by the block path from the float64 masters
+            eye = torch.eye(coefficient_count(lmax), dtype=torch.float64)
+            synthesis_matrix = self._synthesis_blocks(eye, synthesis, sign).reshape(-1, nlat * nlon)
+            grid_eye = torch.eye(nlat * nlon, dtype=torch.float64).reshape(-1, nlat, nlon)
+            analysis_matrix = self._analysis_blocks(grid_eye, analysis, sign)  # [nlat·nlon, (L+1)²]
+            self._exact.update(synthesis_matrix=synthesis_matrix, analysis_matrix=analysis_matrix)
+            self.register_buffer("synthesis_matrix", synthesis_matrix.to(dtype), persistent=False)
+            self.register_buffer("analysis_matrix", analysis_matrix.to(dtype), persistent=False)
 
     def _apply(self, fn, *args, **kwargs):
         out = super()._apply(fn, *args, **kwargs)
@@ -123,7 +142,7 @@ class SphericalHarmonicTransform(nn.Module):
         return coefficient_count(self.lmax)
 
     def extra_repr(self) -> str:
-        return f"lmax={self.lmax}, grid={self.grid!r}, nlat={self.nlat}, nlon={self.nlon}"
+        return f"lmax={self.lmax}, grid={self.grid!r}, nlat={self.nlat}, nlon={self.nlon}, method={self.method!r}"
 
     def points(self) -> torch.Tensor:
         """Grid points [nlat, nlon, 3] in the z-up frame (float64)."""
@@ -152,27 +171,41 @@ class SphericalHarmonicTransform(nn.Module):
         """Grid signal f [..., nlat, nlon] → coefficients [..., (lmax+1)²]."""
         if check:
             self._check("analysis", f, (self.nlat, self.nlon), "[..., nlat, nlon]")
-        lead = f.shape[:-2]
-        width = self.lmax + 1
-        spectrum = torch.fft.rfft(f.reshape(-1, self.nlat, self.nlon), dim=-1)[..., :width]  # [B, K, M]
-        ring = torch.view_as_real(spectrum)  # [B, K, M, 2]: Re = Σ f cos, Im = −Σ f sin
-        ring = ring.permute(2, 0, 3, 1).reshape(width, -1, self.nlat)  # [M, B·2, K]
-        coeff = torch.bmm(ring, self.analysis_blocks)  # [M, B·2, L+1]
-        coeff = coeff.reshape(width, -1, 2 * width).transpose(0, 1)  # [B, M·(cos, −sin)·(L+1)]
-        out = coeff.reshape(coeff.shape[0], -1).index_select(1, self.layout) * self.order_sign
-        return out.reshape(*lead, self.num_coefficients)
+        if self.method == "dense":
+            lead = f.shape[:-2]
+            return (f.reshape(-1, self.nlat * self.nlon) @ self.analysis_matrix).reshape(*lead, self.num_coefficients)
+        return self._analysis_blocks(f, self.analysis_blocks, self.order_sign)
 
     def synthesis(self, c: torch.Tensor, check: bool = True) -> torch.Tensor:
         """Coefficients c [..., (lmax+1)²] → grid signal [..., nlat, nlon]."""
         if check:
             self._check("synthesis", c, (self.num_coefficients,), "[..., (lmax+1)²]")
+        if self.method == "dense":
+            lead = c.shape[:-1]
+            return (c.reshape(-1, self.num_coefficients) @ self.synthesis_matrix).reshape(*lead, self.nlat, self.nlon)
+        return self._synthesis_blocks(c, self.synthesis_blocks, self.order_sign)
+
+    def _analysis_blocks(self, f: torch.Tensor, analysis_blocks: torch.Tensor, order_sign: torch.Tensor) -> torch.Tensor:
+        """FFT along the rings, then one [nlat, lmax+1] product per order m (the O(L³) path)."""
+        lead = f.shape[:-2]
+        width = self.lmax + 1
+        spectrum = torch.fft.rfft(f.reshape(-1, self.nlat, self.nlon), dim=-1)[..., :width]  # [B, K, M]
+        ring = torch.view_as_real(spectrum)  # [B, K, M, 2]: Re = Σ f cos, Im = −Σ f sin
+        ring = ring.permute(2, 0, 3, 1).reshape(width, -1, self.nlat)  # [M, B·2, K]
+        coeff = torch.bmm(ring, analysis_blocks)  # [M, B·2, L+1]
+        coeff = coeff.reshape(width, -1, 2 * width).transpose(0, 1)  # [B, M·(cos, −sin)·(L+1)]
+        out = coeff.reshape(coeff.shape[0], -1).index_select(1, self.layout) * order_sign
+        return out.reshape(*lead, self.num_coefficients)
+
+    def _synthesis_blocks(self, c: torch.Tensor, synthesis_blocks: torch.Tensor, order_sign: torch.Tensor) -> torch.Tensor:
+        """One [lmax+1, nlat] product per order m, then an inverse FFT along the rings (the O(L³) path)."""
         lead = c.shape[:-1]
         width = self.lmax + 1
-        flat = c.reshape(-1, self.num_coefficients) * self.order_sign
+        flat = c.reshape(-1, self.num_coefficients) * order_sign
         padded = torch.cat([flat, flat.new_zeros(flat.shape[0], 1)], 1)  # slot for the empty (l < m) entries
         blocks = padded.index_select(1, self.inverse_layout).reshape(-1, width, 2, width)  # [B, M, 2, L+1]
         blocks = blocks.permute(1, 0, 2, 3).reshape(width, -1, width)  # [M, B·2, L+1]
-        rings = torch.bmm(blocks, self.synthesis_blocks)  # [M, B·2, K]
+        rings = torch.bmm(blocks, synthesis_blocks)  # [M, B·2, K]
         rings = rings.reshape(width, -1, 2, self.nlat).permute(1, 3, 0, 2)  # [B, K, M, (a, −b)]
         spectrum = torch.view_as_complex(rings.contiguous())
         f = torch.fft.irfft(spectrum, n=self.nlon, dim=-1)

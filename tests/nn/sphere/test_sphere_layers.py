@@ -3,7 +3,6 @@ aliasing error decreasing with oversampling, invariant readout, bad input."""
 import pytest
 import torch
 
-from gdl.groups import SO3
 from gdl.nn.sphere import (
     GatedActivation,
     InvariantReadout,
@@ -11,6 +10,7 @@ from gdl.nn.sphere import (
     S2Conv,
     S2GridActivation,
     SO3Conv,
+    SphericalBatchNorm,
     SphericalGridRep,
     s2_type,
     so3_type,
@@ -31,6 +31,8 @@ def _exact_layers():
         "GatedActivation so3": GatedActivation(3, 4, "so3", "silu"),
         "InvariantReadout s2": InvariantReadout(3, 4, "s2"),
         "InvariantReadout so3": InvariantReadout(3, 4, "so3"),
+        "SphericalBatchNorm s2": SphericalBatchNorm(3, 4, "s2"),
+        "SphericalBatchNorm so3": SphericalBatchNorm(3, 4, "so3"),
     }
 
 
@@ -131,3 +133,28 @@ def test_bad_inputs_are_refused_with_expected_and_got():
 def test_spherical_grid_rep_moved_and_reexported():
     assert ReexportedGridRep is SphericalGridRep
     assert SphericalGridRep.__module__ == "gdl.nn.sphere._grid_rep"
+
+
+@pytest.mark.parametrize("kind", ["s2", "so3"])
+def test_spherical_batch_norm_normalises_each_degree_and_is_equivariant_in_eval_mode(kind):
+    """Training mode: per (channel, degree) unit mean-square coefficients, centred l = 0; eval mode: the
+    running statistics, still exactly equivariant (a positive scalar per channel and degree)."""
+    from gdl.nn.sphere._features import s2_degrees, so3_degrees
+
+    torch.manual_seed(0)
+    layer = SphericalBatchNorm(3, 3, kind, momentum=1.0).double()
+    degree = s2_degrees(3) if kind == "s2" else so3_degrees(3)
+    x = 5.0 * torch.randn(16, 3, degree.numel(), dtype=torch.float64) + 2.0
+    y = layer(x)
+    assert y[..., 0].mean(0).abs().max() < 1e-12
+    for l in range(4):
+        power = y[..., degree == l].pow(2).mean((0, 2))
+        assert torch.allclose(power, torch.ones(3, dtype=torch.float64), atol=1e-4), (l, power)
+    layer.eval()
+    assert (layer(x) - y).abs().max() < 1e-4  # momentum 1: the running statistics are this batch's
+    report = check_equivariance(layer, x[:4], symmetry=SphereRotation(), rtol=1e-10)
+    assert report.passed and report.max_error < 1e-10, report
+    with pytest.raises(ValueError, match="more than one sample"):
+        layer.train()(x[:1, :, :])
+    with pytest.raises(ValueError, match="momentum must be in"):
+        SphericalBatchNorm(3, 3, kind, momentum=0.0)

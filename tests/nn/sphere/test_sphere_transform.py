@@ -124,3 +124,31 @@ def test_casting_the_module_recomputes_from_float64():
     assert sht.analysis_blocks.dtype == torch.float64
     coeffs = torch.randn(2, sht.num_coefficients, dtype=torch.float64)
     assert (sht.analysis(sht.synthesis(coeffs)) - coeffs).abs().max() < 1e-12
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+def test_dense_and_block_methods_are_the_same_maps(grid):
+    """method="dense" (small L: one matrix product, built in float64 by the block path) equals the block path."""
+    lmax = 9
+    dense = SphericalHarmonicTransform(lmax, grid, dtype=torch.float64, method="dense")
+    blocks = SphericalHarmonicTransform(lmax, grid, dtype=torch.float64, method="blocks")
+    coeffs = torch.randn(2, 3, dense.num_coefficients, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    signal = blocks.synthesis(coeffs)
+    assert (dense.synthesis(coeffs) - signal).abs().max() < 1e-12
+    assert (dense.analysis(signal) - coeffs).abs().max() < 1e-12
+    assert (dense.analysis(signal) - blocks.analysis(signal)).abs().max() < 1e-12
+    # cast to float32 from the float64 masters: the round trip keeps float32 accuracy
+    dense32 = dense.float()
+    back = dense32.analysis(dense32.synthesis(coeffs.float()))
+    assert ((back - coeffs.float()).norm() / coeffs.float().norm()).item() < 1e-6
+
+
+def test_auto_method_is_dense_for_small_and_blocks_for_large_transforms():
+    from gdl.nn.sphere._transform import DENSE_MAX_ENTRIES
+
+    small, large = SphericalHarmonicTransform(10), SphericalHarmonicTransform(30)
+    assert small.method == "dense" and (11 ** 2) * small.nlat * small.nlon <= DENSE_MAX_ENTRIES
+    assert large.method == "blocks" and not hasattr(large, "synthesis_matrix")
+    assert "method='dense'" in repr(small)
+    with pytest.raises(ValueError, match="method must be one of auto, blocks, dense, got 'fast'"):
+        SphericalHarmonicTransform(4, method="fast")
