@@ -54,3 +54,20 @@ def test_a_baseline_that_breaks_a_symmetry_by_design_is_measured_not_enforced(tm
     assert read_metrics(tmp_path)[0]["equivariance_max/E(3)"] > 1e-3  # …but measured and logged
     table = (tmp_path / "results.md").read_text()
     assert "breaks E(3) by design" in table and "over node permutation 0 is within" in table
+
+
+def test_results_table_judges_each_tolerance_class_against_its_own_bound():
+    from gdl.train._report import results_markdown
+
+    eq = {"symmetry": "sphere", "elements": 2, "batches": 1, "tolerance": 1e-4,
+          "per_output": {"logits": {"max": 0.3, "mean": 0.1}},
+          "per_symmetry": {"longitude shift": 2e-3, "SO(3) (interpolated)": 0.3},
+          "tolerances": {"longitude shift": 1e-3, "SO(3) (interpolated)": 0.5}}
+    results = {"task": "t", "model": "m", "seed": 0, "epochs": 1, "best_epoch": 1, "dtype": "float32", "device": "cpu",
+               "metric": "accuracy", "test_metric": 0.9, "val_metric": 0.9, "test_loss": 0.1,
+               "published": {}, "published_self": None, "equivariance": eq}
+    table = results_markdown(results)
+    lines = table.splitlines()
+    assert any(l.startswith("- longitude shift: max error") and l.endswith("is ABOVE its class bound 1e-03.") for l in lines)
+    assert any(l.startswith("- SO(3) (interpolated): max error") and l.endswith("is within its class bound 5e-01.") for l in lines)
+    assert "the tolerance 1e-04" not in table  # the single bound would call the 0.3 error ABOVE: not used
