@@ -105,6 +105,7 @@ def test_resume_restores_every_piece_of_state(runs, tmp_path):
     assert _draws() == want["draws"]
     logged = [json.loads(line) for line in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
     assert [row["epoch"] for row in logged] == [1, 2]
+    assert not (tmp_path / "part" / "overrides.jsonl").exists()  # nothing was changed, nothing is logged
 
 
 def test_resumed_run_ends_bit_for_bit_where_the_uninterrupted_one_did(runs, tmp_path):

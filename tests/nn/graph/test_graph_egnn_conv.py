@@ -239,3 +239,35 @@ def test_fused_backward_sorted_constant_in_degree_uneven_out_degree():
         results.append((out.h, out.pos) + torch.autograd.grad(out.h.sum() + out.pos.square().sum(), [h, pos, layer.flat]))
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("velocity,edge_channels", [(True, 2), (False, 0)])
+def test_initialisation_is_the_reference_one_block_by_block(velocity, edge_channels):
+    """nn.Linear's default U(±1/√fan_in) for every Linear (φ_e's first layer with the fan-in of the
+    unsplit [h_i, h_j, d², a] input), φ_x's output layer Xavier-uniform with gain ``coords_init_gain``:
+    over repeated ``reset_parameters`` each block fills its interval and never leaves it."""
+    torch.manual_seed(0)
+    f, hid, out, a, gain = 6, 10, 4, edge_channels, 0.003
+    layer = EGNNConv(f, out, hid, edge_channels=a, velocity=velocity, coords_init_gain=gain)
+    bounds = {"w_i": (2 * f + 1 + a) ** -0.5, "w_j": (2 * f + 1 + a) ** -0.5, "w_s": (2 * f + 1 + a) ** -0.5,
+              "b_1": (2 * f + 1 + a) ** -0.5, "w_2": hid ** -0.5, "b_2": hid ** -0.5, "w_3": hid ** -0.5,
+              "b_3": hid ** -0.5, "w_4": gain * (6 / (hid + 1)) ** 0.5,
+              "w_n1": (f + hid) ** -0.5, "b_n1": (f + hid) ** -0.5, "w_n2": hid ** -0.5, "b_n2": hid ** -0.5}
+    shapes = {"w_i": (hid, f), "w_s": (hid, 1 + a), "w_4": (1, hid), "w_n1": (hid, f + hid), "w_n2": (out, hid),
+              "b_n2": (out,)}
+    if velocity:
+        bounds.update({"w_v1": f ** -0.5, "b_v1": f ** -0.5, "w_v2": hid ** -0.5, "b_v2": hid ** -0.5})
+        shapes.update({"w_v1": (hid, f), "w_v2": (1, hid), "b_v2": (1,)})
+    assert set(name for name in layer.layout if name != "w_ij") == set(bounds)
+    assert layer.flat.numel() == sum(layer.block(name).numel() for name in bounds)
+    for name, shape in shapes.items():
+        assert tuple(layer.block(name).shape) == shape, name
+    largest = {name: 0.0 for name in bounds}
+    draws = 60
+    for _ in range(draws):
+        layer.reset_parameters()
+        for name in bounds:
+            largest[name] = max(largest[name], float(layer.block(name).abs().max()))
+    for name, bound in bounds.items():
+        n = layer.block(name).numel() * draws
+        assert bound * (1 - 8 / n) < largest[name] <= bound, (name, largest[name], bound)
