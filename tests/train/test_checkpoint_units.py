@@ -121,6 +121,15 @@ def test_a_well_formed_comment_with_a_wrong_digest_is_refused(tmp_path):
         load_checkpoint(path)
 
 
+def test_a_non_ascii_byte_in_the_stored_digest_is_reported_as_corruption(tmp_path):
+    path = save_checkpoint(tmp_path / "last.pt", _state())
+    data = bytearray(path.read_bytes())
+    data[-1] = 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="is corrupt: its bytes do not match the checksum"):
+        load_checkpoint(path)
+
+
 def test_foreign_payloads_are_named_with_what_was_found(tmp_path):
     for payload, found in [([1, 2, 3], "'list'"), ({"format": "other/1", "epoch": 1}, "'other/1'"),
                            ({"epoch": 1}, "None")]:
@@ -188,6 +197,41 @@ def test_rng_state_holds_the_three_streams_and_is_a_snapshot():
     assert _draws() == first
     set_rng_state(state)  # the saved state is not consumed by restoring it
     assert _draws() == first
+
+
+class _FakeCuda:
+    """torch.cuda as seen on a machine with CUDA in use (monkeypatched; this machine may have none)."""
+
+    def __init__(self, initialized=True):
+        self.initialized, self.restored = initialized, None
+        self.states = [torch.tensor([1, 2], dtype=torch.uint8), torch.tensor([3], dtype=torch.uint8)]
+
+    def install(self, monkeypatch):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "is_initialized", lambda: self.initialized)
+        monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: [s.clone() for s in self.states])
+        monkeypatch.setattr(torch.cuda, "set_rng_state_all", lambda states: setattr(self, "restored", states))
+        return self
+
+
+def test_cuda_streams_are_saved_and_restored_when_cuda_is_in_use(monkeypatch):
+    cuda = _FakeCuda().install(monkeypatch)
+    state = rng_state()
+    assert set(state) == {"torch", "numpy", "python", "cuda"}
+    assert [s.tolist() for s in state["cuda"]] == [[1, 2], [3]]
+    set_rng_state(state)
+    assert [s.tolist() for s in cuda.restored] == [[1, 2], [3]] and all(s.device.type == "cpu" for s in cuda.restored)
+
+
+def test_cuda_streams_are_left_alone_when_cuda_is_not_in_use(monkeypatch):
+    cuda = _FakeCuda(initialized=False).install(monkeypatch)
+    state = rng_state()  # CUDA present but never used: initialising it only to save its state is wasteful
+    assert "cuda" not in state
+    set_rng_state(state)  # a checkpoint without CUDA streams restores the others and leaves CUDA as it is
+    assert cuda.restored is None
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    set_rng_state({**state, "cuda": cuda.states})  # a GPU run's checkpoint resumed on a CPU machine
+    assert cuda.restored is None
 
 
 def test_seed_everything_seeds_torch_numpy_and_python():
