@@ -83,7 +83,8 @@ TARGETS = {
     ),
     "graph-conv": Target(
         files=["gdl/nn/graph/_egnn_conv.py", "gdl/nn/graph/_egnn_fused.py", "gdl/nn/graph/_message_passing.py"],
-        tests=["tests/nn/graph/test_graph_egnn_conv.py", "tests/references/test_egnn_paper_reference.py"],
+        tests=["tests/nn/graph/test_graph_egnn_conv.py", "tests/references/test_egnn_paper_reference.py",
+               "tests/nn/graph/test_graph_message_passing.py"],  # the shared helpers' own tests (fused_layout=False …)
         description="EGNN convolution (plain and fused) and the shared graph helpers",
     ),
 }
