@@ -145,6 +145,15 @@ def test_a_checkpoint_without_timers_resumes_with_them_at_zero(runs, tmp_path):
             trainer.monitor_cpu_seconds) == (0.0, 0.0, 0.0, 0.0)
 
 
+def test_the_four_timers_continue_from_the_checkpoint(runs, tmp_path):
+    part = _copy(runs, tmp_path)
+    state = load_checkpoint(part / "last.pt")
+    timers = {"train_seconds": 1.25, "monitor_seconds": 2.5, "train_cpu_seconds": 3.75, "monitor_cpu_seconds": 5.0}
+    save_checkpoint(part / "last.pt", {**{k: v for k, v in state.items() if k != "format"}, **timers})
+    trainer = Trainer.resume(part, task=TINY)
+    assert {k: getattr(trainer, k) for k in timers} == timers
+
+
 def test_resume_passes_epochs_overrides_callbacks_and_datasets_through(runs, tmp_path):
     part = _copy(runs, tmp_path)
     steps = []
