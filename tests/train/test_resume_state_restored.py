@@ -215,14 +215,15 @@ def test_optimizer_step_without_clip_takes_the_plain_step(tmp_path):
         torch.testing.assert_close(p.detach(), before[name] - lr * grads[name], rtol=1e-12, atol=1e-15)
 
 
-def test_resume_may_switch_the_ema_off_or_on(runs, tmp_path):
-    """``ema_decay`` may change on resume (``--set ema_decay=null``): the saved shadow is then unused;
-    a run that had no EMA starts its average from the resumed weights."""
+def test_resume_may_switch_the_ema_off(runs, tmp_path):
+    """``ema_decay`` may change on resume (``--set ema_decay=null``): the saved shadow is then unused."""
     part = _copy(runs, tmp_path)
     off = Trainer.resume(part, overrides={"ema_decay": None}, task=TINY)
     assert off.ema is None and off.epoch == 2
     assert off.fit()["epochs"] == 4
 
+
+def test_an_ema_switched_on_at_resume_averages_from_the_resumed_weights(tmp_path):
     plain = tmp_path / "plain"
     Trainer(tiny_config(epochs=1), run_dir=plain, task=TINY).fit()
     on = Trainer.resume(plain, epochs=2, overrides={"ema_decay": 0.5}, task=TINY)
