@@ -67,7 +67,12 @@ TARGETS = {
     ),
     "checkpoint": Target(
         files=["gdl/train/_checkpoint.py", "gdl/train/_ema.py", "gdl/train/_trainer.py"],
-        tests=["tests/train/test_checkpoint.py", "tests/train/test_resume.py", "tests/train/test_resume_all_options.py"],
+        # fast in-process guards (the tiny task): test_resume_state_restored.py checks on the tiny task what
+        # test_resume_all_options.py (N-body and CSL, ~40 s) checks, so each surviving mutant costs seconds
+        tests=["tests/train/test_checkpoint_units.py", "tests/train/test_resume_state_restored.py",
+               "tests/train/test_checkpoint.py", "tests/train/test_checkpoint_integrity.py", "tests/train/test_resume.py"],
+        # seed_everything is guarded by test_checkpoint_units.py; this one trains three 3-epoch runs
+        deselect=["tests/train/test_resume.py::test_same_seed_same_numbers_different_seed_different"],
         # the trainer: only its state, schedule and resume path
         mutants=["gdl.train._checkpoint.*", "gdl.train._ema.*", "gdl.train._trainer.*Trainer*state*",
                  "gdl.train._trainer.*Trainer*resume*", "gdl.train._trainer.*Trainer*optimizer_step*"],
@@ -78,7 +83,8 @@ TARGETS = {
     ),
     "graph-conv": Target(
         files=["gdl/nn/graph/_egnn_conv.py", "gdl/nn/graph/_egnn_fused.py", "gdl/nn/graph/_message_passing.py"],
-        tests=["tests/nn/graph/test_graph_egnn_conv.py", "tests/references/test_egnn_paper_reference.py"],
+        tests=["tests/nn/graph/test_graph_egnn_conv.py", "tests/references/test_egnn_paper_reference.py",
+               "tests/nn/graph/test_graph_message_passing.py"],  # the shared helpers' own tests (fused_layout=False …)
         description="EGNN convolution (plain and fused) and the shared graph helpers",
     ),
 }

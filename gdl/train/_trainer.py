@@ -324,8 +324,10 @@ class Trainer:
             raise CheckpointError(f"checkpoint does not fit model {self.config.model!r}: {exc}") from None
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        if self.ema and state.get("ema"):
+        if self.ema is not None and state.get("ema"):
             self.ema.load_state_dict(state["ema"])
+        elif self.ema is not None:  # EMA switched on at resume: average from the resumed weights, not the initial ones
+            self.ema = ExponentialMovingAverage(self.model, self.config.ema_decay)
         self.epoch = state["epoch"]
         self.best_metric, self.best_epoch = state["best_metric"], state["best_epoch"]
         self.history = list(state["history"])

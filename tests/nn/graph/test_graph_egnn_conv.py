@@ -239,3 +239,145 @@ def test_fused_backward_sorted_constant_in_degree_uneven_out_degree():
         results.append((out.h, out.pos) + torch.autograd.grad(out.h.sum() + out.pos.square().sum(), [h, pos, layer.flat]))
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("velocity,edge_channels", [(True, 2), (False, 0)])
+def test_initialisation_is_the_reference_one_block_by_block(velocity, edge_channels):
+    """nn.Linear's default U(±1/√fan_in) for every Linear (φ_e's first layer with the fan-in of the
+    unsplit [h_i, h_j, d², a] input), φ_x's output layer Xavier-uniform with gain ``coords_init_gain``:
+    over repeated ``reset_parameters`` each block fills its interval and never leaves it."""
+    torch.manual_seed(0)
+    f, hid, out, a, gain = 6, 10, 4, edge_channels, 0.003
+    layer = EGNNConv(f, out, hid, edge_channels=a, velocity=velocity, coords_init_gain=gain)
+    bounds = {"w_i": (2 * f + 1 + a) ** -0.5, "w_j": (2 * f + 1 + a) ** -0.5, "w_s": (2 * f + 1 + a) ** -0.5,
+              "b_1": (2 * f + 1 + a) ** -0.5, "w_2": hid ** -0.5, "b_2": hid ** -0.5, "w_3": hid ** -0.5,
+              "b_3": hid ** -0.5, "w_4": gain * (6 / (hid + 1)) ** 0.5,
+              "w_n1": (f + hid) ** -0.5, "b_n1": (f + hid) ** -0.5, "w_n2": hid ** -0.5, "b_n2": hid ** -0.5}
+    shapes = {"w_i": (hid, f), "w_s": (hid, 1 + a), "w_4": (1, hid), "w_n1": (hid, f + hid), "w_n2": (out, hid),
+              "b_n2": (out,)}
+    if velocity:
+        bounds.update({"w_v1": f ** -0.5, "b_v1": f ** -0.5, "w_v2": hid ** -0.5, "b_v2": hid ** -0.5})
+        shapes.update({"w_v1": (hid, f), "w_v2": (1, hid), "b_v2": (1,)})
+    assert set(name for name in layer.layout if name != "w_ij") == set(bounds)
+    assert layer.flat.numel() == sum(layer.block(name).numel() for name in bounds)
+    for name, shape in shapes.items():
+        assert tuple(layer.block(name).shape) == shape, name
+    largest = {name: 0.0 for name in bounds}
+    draws = 60
+    for _ in range(draws):
+        layer.reset_parameters()
+        for name in bounds:
+            largest[name] = max(largest[name], float(layer.block(name).detach().abs().max()))
+    for name, bound in bounds.items():
+        n = layer.block(name).numel() * draws
+        assert bound * (1 - 8 / n) < largest[name] <= bound, (name, largest[name], bound)
+
+
+def test_residual_true_adds_h_and_false_leaves_it_out():
+    torch.manual_seed(0)
+    h, pos, edge_index = torch.randn(4, 5), torch.randn(4, 3), torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]])
+    with_residual = EGNNConv(5, residual=True)
+    without = EGNNConv(5, residual=False)
+    without.load_state_dict(with_residual.state_dict())
+    assert with_residual.residual is True and without.residual is False and EGNNConv(5).residual is True
+    for fused in (True, False):
+        with_residual.fused = without.fused = fused
+        a, b = with_residual(h, pos, edge_index), without(h, pos, edge_index)
+        torch.testing.assert_close(a.h, h + b.h)
+        torch.testing.assert_close(a.pos, b.pos)
+
+
+def test_documented_defaults():
+    layer = EGNNConv(6)
+    assert (layer.coords_clamp, layer.normalize_eps, layer.coords_aggregation, layer.aggregation) == (100.0, 1.0, "mean", "sum")
+    assert (layer.out_channels, layer.hidden_channels, layer.edge_channels) == (6, 6, 0)
+    assert not (layer.velocity or layer.normalize or layer.tanh) and layer.fused and layer.dim == 3
+    wide = EGNNConv(6, 3, hidden_channels=9)
+    assert (wide.in_channels, wide.out_channels, wide.hidden_channels) == (6, 3, 9)
+    assert wide.block("w_2").shape == (9, 9) and wide.block("w_n2").shape == (3, 9)
+
+
+def test_input_errors_name_the_argument_and_the_fix():
+    layer = EGNNConv(4)
+    h, pos, edge_index = torch.randn(3, 4), torch.randn(3, 3), torch.tensor([[0, 1], [1, 2]])
+    with pytest.raises(ValueError, match=r"'vel': this layer was built with velocity=False; build it with velocity=True"):
+        layer(h, pos, edge_index, torch.randn(3, 3))
+    with pytest.raises(TypeError, match=r"module parameters are float32 but input 'h' is float64"):
+        layer(h.double(), pos, edge_index)
+    with pytest.raises(TypeError, match=r"module parameters are float32 but input 'pos' is float64"):
+        layer(h, pos.double(), edge_index)
+
+
+def test_non_finite_output_positions_are_diagnosed_by_their_cause():
+    from gdl.nn.graph._egnn_conv import check_finite_positions
+
+    finite, bad = torch.ones(2, 3), torch.full((2, 3), float("nan"))
+    check_finite_positions(finite, finite, finite)  # finite output: nothing to say
+    for pos, vel in [(bad, None), (bad, finite), (finite, bad), (finite * float("inf"), finite)]:
+        with pytest.raises(FloatingPointError, match="^EGNNConv: the input positions or velocities contain NaN or inf$"):
+            check_finite_positions(bad, pos, vel)
+    with pytest.raises(FloatingPointError) as info:
+        check_finite_positions(bad, 3e20 * finite, 2.5 * finite, where="EGNN")
+    message = str(info.value)
+    assert message.startswith("EGNN: the output positions are not finite although the inputs are")
+    assert "|x| = 3.0e+20 (velocities 2.5e+00)" in message and "up to 3.6e+41" in message
+    assert "overflow torch.float32 (max 3.4e+38)" in message
+    with pytest.raises(FloatingPointError, match=r"\(velocities 0.0e\+00\)"):
+        check_finite_positions(bad, 3e20 * finite)
+
+
+def test_overflowing_layer_names_the_coordinate_and_velocity_scales():
+    from gdl.nn.graph import fully_connected_graph
+
+    torch.manual_seed(0)
+    layer = EGNNConv(4, velocity=True, coords_init_gain=1.0)
+    h, pos, vel = torch.randn(5, 4), torch.randn(5, 3), 3.0 * torch.randn(5, 3)
+    edge_index = fully_connected_graph(5)
+    assert torch.isfinite(layer(h, pos * 1e18, edge_index, vel).pos).all()  # large but representable
+    for fused in (True, False):
+        layer.fused = fused
+        with pytest.raises(FloatingPointError) as info:
+            layer(h, pos * 1e20, edge_index, vel)
+        scale, speed = float((pos * 1e20).abs().max()), float(vel.abs().max())
+        assert f"|x| = {scale:.1e} (velocities {speed:.1e})" in str(info.value)
+
+
+def test_propagate_ignores_velocities_on_a_layer_without_them():
+    """Models call ``propagate`` on checked batches: a batch's velocities reach every layer, and a layer
+    built with velocity=False must not use them (both paths)."""
+    from gdl.nn.graph import edge_structure
+
+    torch.manual_seed(0)
+    layer = EGNNConv(4, velocity=False, coords_init_gain=1.0).double()
+    h, pos, vel = (torch.randn(5, c, dtype=torch.float64) for c in (4, 3, 3))
+    edges = edge_structure(torch.tensor([[0, 1, 2, 3, 4, 0], [1, 2, 3, 4, 0, 2]]), 5, torch.float64)
+    for fused in (True, False):
+        layer.fused = fused
+        a, b = layer.propagate(h, pos, edges, vel), layer.propagate(h, pos, edges)
+        assert torch.equal(a.h, b.h) and torch.equal(a.pos, b.pos)
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_fused_fast_path_with_the_clamp_acting(normalize):
+    """Batched complete graphs (sorted, constant degree) with coordinate messages beyond the clamp: the
+    fused backward masks the clamped entries on the reshape path; values and gradients equal autograd's."""
+    from gdl.nn.graph import edge_structure, fully_connected_graph
+
+    torch.manual_seed(0)
+    edge_index = fully_connected_graph(torch.arange(3).repeat_interleave(4))
+    assert edge_structure(edge_index, 12, torch.float64).degree == 3
+    fused = EGNNConv(5, 5, 7, velocity=True, normalize=normalize, coords_init_gain=1.0, coords_clamp=0.05).double()
+    plain = copy.deepcopy(fused)
+    plain.fused = False
+    h = torch.randn(12, 5, dtype=torch.float64, requires_grad=True)
+    pos = torch.randn(12, 3, dtype=torch.float64, requires_grad=True)
+    vel = torch.randn(12, 3, dtype=torch.float64)
+    results = []
+    for layer in (fused, plain):
+        out = layer(h, pos, edge_index, vel)
+        results.append((out.h, out.pos) + torch.autograd.grad(out.h.sum() + out.pos.square().sum(), [h, pos, layer.flat]))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    unclamped = copy.deepcopy(plain)
+    unclamped.coords_clamp = None
+    assert not torch.allclose(unclamped(h, pos, edge_index, vel).pos, results[1][1])  # the clamp acted
