@@ -11,8 +11,8 @@ until the held-out accuracy has stayed ≥ ``--target`` for ``--patience`` evalu
 Every ``--eval-every`` steps a row of ``metrics.jsonl``: train/test loss and accuracy, the gap, the weight
 norm ‖w‖₂. Every ``--checkpoint-every`` steps (a checkpoint) also: the local learning coefficient λ̂ on
 the training set (``gdl.thermo.llc.local_learning_coefficient``; nβ = n/log n with n the number of training
-pairs, γ = ``--llc-gamma``, ε = ``--llc-step``; its MALA acceptance as the step-size check) and, when
-``gdl.thermo.landscape`` is importable, the sharpness (the top Hessian eigenvalue of the training loss).
+pairs, γ = ``--llc-gamma``, ε = ``--llc-step``; its MALA acceptance as the step-size check) and the sharpness
+λ_max, the top Hessian eigenvalue of the training loss (``gdl.thermo.landscape.top_hessian_eigenvalues``).
 ``summary.json``: the step at which the training accuracy first reached 0.99 (memorisation), the steps at
 which the held-out accuracy first reached 0.5 and ``--target`` (the jump), wall time, and the settings.
 ``python examples/grokking.py RUN_DIR`` plots the transition from these files.
@@ -45,19 +45,13 @@ def evaluate(model, batch) -> tuple:
     return float(loss), float((logits.argmax(-1) == batch["y"]).to(torch.float64).mean())
 
 
-def sharpness(model, batch) -> Optional[float]:
-    """The top Hessian eigenvalue of the training loss via ``gdl.thermo.landscape`` (None when not available)."""
-    try:
-        from gdl.thermo import landscape
-    except ImportError:
-        return None
-    top = getattr(landscape, "top_eigenvalues", None)
-    objective = getattr(landscape, "Objective", None)
-    if top is None or objective is None:
-        return None
-    values = top(objective(model, cross_entropy_loss, [batch]), k=1)
-    values = getattr(values, "eigenvalues", values)
-    return float(torch.as_tensor(values).reshape(-1)[0])
+def sharpness(model, batch) -> float:
+    """λ_max of the training loss's Hessian (``gdl.thermo.landscape``: Lanczos, seeded, ≤ 30 Hessian-vector products)."""
+    from gdl.thermo import Objective
+    from gdl.thermo.landscape import top_hessian_eigenvalues
+
+    return top_hessian_eigenvalues(Objective(model, cross_entropy_loss, [batch]), k=1, max_iterations=30, tol=1e-4,
+                                   seed=0).max
 
 
 def run(group: str = "C31", train_fraction: float = 0.5, lr: float = 1e-3, weight_decay: float = 1.0,
@@ -99,9 +93,7 @@ def run(group: str = "C31", train_fraction: float = 0.5, lr: float = 1e-3, weigh
                                                     step_size=llc_step, n_chains=llc_chains, n_steps=llc_steps,
                                                     n_burnin=llc_burnin, generator=llc_generator)
                 row.update(llc=result.llc, llc_std_error=result.llc_std_error, llc_mala_acceptance=result.mala_acceptance)
-                top = sharpness(model, train)
-                if top is not None:
-                    row["sharpness"] = top
+                row["sharpness"] = sharpness(model, train)
                 row["monitor_seconds"] = time.perf_counter() - t0
                 monitor_seconds += row["monitor_seconds"]
             row["seconds"] = time.perf_counter() - start

@@ -117,8 +117,9 @@ def _check_number(value, name: str, allow_zero: bool = False) -> float:
 
 
 def _unpack(objective_or_model, loss_fn, batches, n):
-    """(model, loss_fn, batches, n) from an ``Objective`` (attributes model, loss_fn, batches, n_samples)
-    or from a model plus ``loss_fn`` and ``batches``."""
+    """(model, loss_fn, batches, n, weights) from an ``Objective`` (attributes model, loss_fn, batches,
+    n_samples, weights) or from a model plus ``loss_fn`` and ``batches`` (weights: None = equal)."""
+    weights = None
     if isinstance(objective_or_model, torch.nn.Module):
         model = objective_or_model
         if loss_fn is None or batches is None:
@@ -133,12 +134,19 @@ def _unpack(objective_or_model, loss_fn, batches, n):
         model, loss_fn, batches = objective.model, objective.loss_fn, objective.batches
         if n is None:
             n = getattr(objective, "n_samples", None)
+        weights = getattr(objective, "weights", None)
     batches = list(batches)
     if not batches:
         raise ValueError("batches is empty: λ̂ needs at least one batch of data")
     if n is None:
         raise ValueError("n (the number of training samples behind the loss) is required: nβ = n / log n")
-    return model, loss_fn, batches, _check_int(n, "n", 2)
+    if weights is not None:
+        weights = [float(w) for w in weights]
+        if len(weights) != len(batches):
+            raise ValueError(f"expected one weight per batch ({len(batches)}), got {len(weights)}")
+        if max(weights) - min(weights) <= 1e-12:
+            weights = None  # equal weights: visit the batches in shuffled passes
+    return model, loss_fn, batches, _check_int(n, "n", 2), weights
 
 
 def local_learning_coefficient(
@@ -165,7 +173,8 @@ def local_learning_coefficient(
         loss_fn: ``loss_fn(model, batch) -> scalar`` mean negative log-likelihood of the batch (for a
             Gaussian likelihood of unit variance that is ½ · mean squared error; cross-entropy for classes).
         batches: the training data as a list of batches (any type ``loss_fn`` takes: tensors, dicts, PyG
-            batches); SGLD visits them in a fresh random order every pass. One batch = full-batch Langevin.
+            batches); SGLD visits them in a fresh random order every pass (an Objective's batches of unequal
+            weights ω_b are drawn with probability ω_b, and L(w*) = Σ ω_b L_b). One batch = full-batch Langevin.
         n: the number of samples behind the loss (default: the objective's ``n_samples``).
         beta: inverse temperature β (default 1 / log n, so nβ = n / log n).
         gamma: localisation strength γ ≥ 0. step_size: ε (the Langevin time step, see the module docstring).
@@ -179,7 +188,7 @@ def local_learning_coefficient(
     parameters and mode are restored afterwards, also when the chain fails. A chain whose loss becomes
     non-finite raises ``FloatingPointError`` naming the step size.
     """
-    model, loss_fn, batches, n = _unpack(objective_or_model, loss_fn, batches, n)
+    model, loss_fn, batches, n, weights = _unpack(objective_or_model, loss_fn, batches, n)
     gamma = _check_number(gamma, "gamma", allow_zero=True)
     step_size = _check_number(step_size, "step_size")
     n_chains = _check_int(n_chains, "n_chains", 1)
@@ -213,15 +222,19 @@ def local_learning_coefficient(
     drift_ratios: List[torch.Tensor] = []
     try:
         with torch.no_grad():
-            init_loss = sum(float(_check_scalar(loss_fn(model, b))) for b in batches) / len(batches)
+            losses = [float(_check_scalar(loss_fn(model, b))) for b in batches]
+            init_loss = (sum(losses) / len(losses) if weights is None else sum(w * l for w, l in zip(weights, losses)))
         if not math.isfinite(init_loss):
             raise FloatingPointError(f"the loss at w* is {init_loss}: λ̂ needs a finite loss at the minimum")
         order: List[int] = []
         w = w_star.expand(n_chains, -1).clone()  # [C, P]: the chains are the replica axis of the Langevin step
         for step in range(total):
-            if not order:
-                order = torch.randperm(len(batches), generator=generator).tolist()
-            batch = batches[order.pop()]
+            if weights is not None:  # batches of unequal weight ω_b (an Objective's): draw b with probability ω_b
+                batch = batches[int(torch.multinomial(torch.tensor(weights), 1, generator=generator))]
+            else:
+                if not order:
+                    order = torch.randperm(len(batches), generator=generator).tolist()
+                batch = batches[order.pop()]
             loss, energy, force = potential(w, batch)
             if not bool(torch.isfinite(loss).all()):
                 chain = int((~torch.isfinite(loss)).nonzero()[0])

@@ -148,3 +148,16 @@ def test_objective_input_and_bad_arguments():
         local_learning_coefficient(model, half_mse, batches, n=N, vectorize="yes")
     with pytest.raises(TypeError, match="scalar tensor"):
         local_learning_coefficient(model, lambda m, b: (m(b[0]).squeeze(-1) - b[1]) ** 2, batches, n=N, n_steps=1)
+
+
+def test_a_landscape_objective_with_unequal_batches():
+    from gdl.thermo import Objective
+
+    model, batches = regular_model(d=3)
+    x, y = batches[0]
+    objective = Objective(model, half_mse, [(x[:500], y[:500]), (x[500:], y[500:])])
+    assert objective.n_samples == N and objective.weights == [0.25, 0.75]
+    result = local_learning_coefficient(objective, step_size=1e-5, gamma=1.0, n_chains=2, n_steps=10, n_burnin=0,
+                                        generator=torch.Generator().manual_seed(0))
+    assert result.n == N
+    assert result.init_loss == pytest.approx(float(objective.loss()), rel=1e-12)  # L(w*) = Σ ω_b L_b
