@@ -27,7 +27,6 @@ import torch
 
 
 def egnn_objective(rotation=None):
-    from gdl.nn.graph import fully_connected_graph  # noqa: F401  (the benchmark batch uses it)
     from gdl.benchmarks.nbody_speed import nbody_batch
     from gdl.thermo import Objective
     from gdl.train import get_task

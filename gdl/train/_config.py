@@ -82,7 +82,7 @@ class LandscapeConfig:
     top_k: int = 1
     lanczos_iterations: int = 20
     tol: float = 1e-3
-    trace_probes: int = 8
+    trace_probes: int = 4
     noise_scale: bool = True
     seed: int = 0
     plot: bool = True

@@ -3,7 +3,7 @@
 Configured by the ``landscape:`` section of the run's YAML (``gdl.train.LandscapeConfig``, off by
 default)::
 
-    landscape: {every: 10, batches: 2, top_k: 1, lanczos_iterations: 20, trace_probes: 8, llc: {}}
+    landscape: {every: 10, batches: 2, top_k: 1, lanczos_iterations: 20, trace_probes: 4, llc: {}}
 
 At the end of every ``every``-th epoch (after validation, before the checkpoint is written, so the numbers
 belong to the weights in that epoch's ``last.pt``) it builds a :class:`gdl.thermo.Objective` from the task's
@@ -46,7 +46,7 @@ def stream_generator(seed: int, epoch: int, stream: int) -> torch.Generator:
 
 
 def measure_landscape(objective, *, hessian_objective=None, epoch: int = 0, seed: int = 0, top_k: int = 1, lanczos_iterations: int = 20,
-                      tol: float = 1e-3, trace_probes: int = 8, noise_scale: bool = True, lr: Optional[float] = None,
+                      tol: float = 1e-3, trace_probes: int = 4, noise_scale: bool = True, lr: Optional[float] = None,
                       batch_size: Optional[int] = None, momentum: float = 0.0, llc: Optional[dict] = None) -> Dict[str, float]:
     """The callback's numbers for one objective (keys as in the module docstring, without the timing keys).
 
