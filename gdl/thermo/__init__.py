@@ -29,7 +29,9 @@ Tensor-generic steps shared with the learning-dynamics tools: ``overdamped_step`
 Learning as thermodynamics (the training loss as an energy over parameters): ``Objective(model, loss_fn,
 batches)`` (``.params()``, ``.loss()``, ``.grad()``, ``.n_samples``, ``Objective.from_task(task, model,
 batches)``) with the flat-vector helpers ``flatten``, ``unflatten``, ``assign``, ``parameters_restored``,
-``model_mode``.
+``model_mode``; the subpackage ``gdl.thermo.landscape`` measures its geometry (Hessian-vector products,
+Lanczos top/bottom eigenvalues, Hutchinson / Hutch++ trace, SLQ spectral density, filter-normalised loss
+slices, SGD temperature, gradient-noise scale).
 """
 from gdl.thermo._ase_bridge import atoms_to_data, data_to_atoms, edge_vectors, periodic_radius_graph
 from gdl.thermo._emt import EMT_ELEMENTS, ASEPotential, EMTPotential, kelvin_to_kT, kT_to_kelvin
