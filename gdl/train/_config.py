@@ -63,9 +63,10 @@ class LandscapeConfig:
     """Loss-landscape measurements while training (``gdl.train._landscape_callback``); off unless ``every > 0``.
 
     Every ``every`` epochs, on the first ``batches`` training batches of ``batch_size`` samples (default:
-    the run's eval batch size; fixed, unshuffled, the same batches at every call): the ``top_k`` largest
-    Hessian eigenvalues by Lanczos (≤ ``lanczos_iterations`` products, stopped at relative residual
-    ``tol``), the Hutchinson trace with ``trace_probes`` probes (0 = off), the gradient-noise scale
+    the run's eval batch size; fixed, unshuffled, the same batches at every call), of which the first
+    ``hessian_batches`` carry the Hessian estimates: the ``top_k`` largest Hessian eigenvalues by Lanczos
+    (≤ ``lanczos_iterations`` products, stopped at relative residual ``tol``), the Hutchinson trace with
+    ``trace_probes`` probes (0 = off); on all ``batches``: the loss, the gradient-noise scale
     (``noise_scale``, needs ``batches ≥ 2``), the SGD temperature η/B, the weight norm, and the local
     learning coefficient when ``llc`` is a non-empty mapping (its keys are passed to
     ``gdl.thermo.llc.local_learning_coefficient``, e.g. ``{gamma: 100, n_steps: 200}``; ``{enabled: true}``
@@ -77,10 +78,11 @@ class LandscapeConfig:
     every: int = 0
     batches: int = 2
     batch_size: Optional[int] = None
+    hessian_batches: int = 1
     top_k: int = 1
     lanczos_iterations: int = 20
     tol: float = 1e-3
-    trace_probes: int = 8
+    trace_probes: int = 4
     noise_scale: bool = True
     seed: int = 0
     plot: bool = True
@@ -275,6 +277,8 @@ def validate_config(config: TrainConfig) -> None:
     need(land.every >= 0, f"landscape.every must be ≥ 0 (0 = off), got {land.every}")
     need(land.batches >= 1, f"landscape.batches must be ≥ 1 (turn the measurements off with landscape.every: 0), got {land.batches}")
     need(land.batch_size is None or land.batch_size >= 1, f"landscape.batch_size must be ≥ 1 or null, got {land.batch_size}")
+    need(1 <= land.hessian_batches <= land.batches,
+         f"landscape.hessian_batches must be in [1, batches = {land.batches}], got {land.hessian_batches}")
     need(land.top_k >= 1, f"landscape.top_k must be ≥ 1, got {land.top_k}")
     need(land.lanczos_iterations >= land.top_k,
          f"landscape.lanczos_iterations must be ≥ top_k ({land.top_k}), got {land.lanczos_iterations}")

@@ -3,11 +3,12 @@
 Configured by the ``landscape:`` section of the run's YAML (``gdl.train.LandscapeConfig``, off by
 default)::
 
-    landscape: {every: 10, batches: 2, top_k: 1, lanczos_iterations: 20, trace_probes: 8, llc: {}}
+    landscape: {every: 10, batches: 2, top_k: 1, lanczos_iterations: 20, trace_probes: 4, llc: {}}
 
 At the end of every ``every``-th epoch (after validation, before the checkpoint is written, so the numbers
 belong to the weights in that epoch's ``last.pt``) it builds a :class:`gdl.thermo.Objective` from the task's
-loss on the first ``batches`` **training** batches (fixed, unshuffled: the same samples at every call) and
+loss on the first ``batches`` **training** batches (fixed, unshuffled: the same samples at every call; the
+Hessian estimates use the first ``hessian_batches`` of them, the gradient-noise scale, loss and λ̂ all) and
 logs into the epoch's ``metrics.jsonl`` row (and TensorBoard when on):
 
 - ``landscape_lambda_max`` (and ``landscape_lambda_2`` … up to ``top_k``): the top algebraic Hessian
@@ -44,10 +45,13 @@ def stream_generator(seed: int, epoch: int, stream: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed) + 1000 * int(epoch) + int(stream))
 
 
-def measure_landscape(objective, *, epoch: int = 0, seed: int = 0, top_k: int = 1, lanczos_iterations: int = 20,
-                      tol: float = 1e-3, trace_probes: int = 8, noise_scale: bool = True, lr: Optional[float] = None,
+def measure_landscape(objective, *, hessian_objective=None, epoch: int = 0, seed: int = 0, top_k: int = 1, lanczos_iterations: int = 20,
+                      tol: float = 1e-3, trace_probes: int = 4, noise_scale: bool = True, lr: Optional[float] = None,
                       batch_size: Optional[int] = None, momentum: float = 0.0, llc: Optional[dict] = None) -> Dict[str, float]:
     """The callback's numbers for one objective (keys as in the module docstring, without the timing keys).
+
+    ``hessian_objective`` (default ``objective``): the objective whose Hessian is measured (the callback's
+    first ``hessian_batches`` batches); the loss, weight norm, noise scale and λ̂ use ``objective``.
 
     Each estimator gets its own generator (:func:`stream_generator`), so calling the standalone functions
     of ``gdl.thermo.landscape`` with those generators reproduces every number.
@@ -62,9 +66,10 @@ def measure_landscape(objective, *, epoch: int = 0, seed: int = 0, top_k: int = 
     )
 
     out: Dict[str, float] = {"landscape_loss": float(objective.loss()), "landscape_weight_norm": parameter_norm(objective)}
-    operator = HessianOperator(objective)
-    k = min(top_k, objective.dim)
-    eig = top_hessian_eigenvalues(operator, k=k, max_iterations=min(objective.dim, max(lanczos_iterations, k)), tol=tol,
+    hessian_objective = objective if hessian_objective is None else hessian_objective
+    operator = HessianOperator(hessian_objective)
+    k = min(top_k, hessian_objective.dim)
+    eig = top_hessian_eigenvalues(operator, k=k, max_iterations=min(hessian_objective.dim, max(lanczos_iterations, k)), tol=tol,
                                   generator=stream_generator(seed, epoch, STREAM_LANCZOS))
     out["landscape_lambda_max"] = float(eig.eigenvalues[0])
     for i in range(1, eig.eigenvalues.numel()):
@@ -152,10 +157,15 @@ class LandscapeCallback:
             self._batches = out
         return self._batches
 
-    def objective(self, trainer):
+    def objectives(self, trainer):
+        """(objective on all ``batches``, objective on the first ``hessian_batches``)."""
         from gdl.thermo import Objective
 
-        return Objective.from_task(trainer.task, trainer.model, self.batches(trainer))
+        batches = self.batches(trainer)
+        full = Objective.from_task(trainer.task, trainer.model, batches)
+        if self.config.hessian_batches >= len(batches):
+            return full, full
+        return full, Objective.from_task(trainer.task, trainer.model, batches[: self.config.hessian_batches])
 
     def measure(self, trainer, epoch: int) -> Dict[str, float]:
         """The row entries of epoch ``epoch`` (1-based); the training RNG and the model's mode are untouched."""
@@ -166,9 +176,9 @@ class LandscapeCallback:
         optimizer = trainer.config.optimizer
         momentum = optimizer.momentum if optimizer.name == "sgd" else 0.0
         with torch.random.fork_rng(devices=_devices(trainer.device)), model_mode(trainer.model, training=False):
-            objective = self.objective(trainer)
+            objective, hessian_objective = self.objectives(trainer)
             row = measure_landscape(
-                objective, epoch=epoch, seed=cfg.seed, top_k=cfg.top_k, lanczos_iterations=cfg.lanczos_iterations,
+                objective, hessian_objective=hessian_objective, epoch=epoch, seed=cfg.seed, top_k=cfg.top_k, lanczos_iterations=cfg.lanczos_iterations,
                 tol=cfg.tol, trace_probes=cfg.trace_probes, noise_scale=cfg.noise_scale,
                 lr=trainer.optimizer.param_groups[0]["lr"], batch_size=trainer.config.batch_size, momentum=momentum,
                 llc=cfg.llc,

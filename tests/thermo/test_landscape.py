@@ -6,12 +6,11 @@ trace; eigenvalues, trace and spectral density invariant under a global rotation
 same probes); on a known indefinite Hessian power iteration returns the largest-magnitude (negative)
 eigenvalue while Lanczos returns the top algebraic one.
 """
-import math
 
 import pytest
 import torch
 
-from gdl.thermo import Objective, flatten, twice_differentiable, unflatten
+from gdl.thermo import Objective, twice_differentiable, unflatten
 from gdl.thermo import landscape as L
 
 
@@ -33,8 +32,6 @@ def _egnn_objective(rotation=None, n_graphs=4):
 
 def _reference_hessian(objective):
     """H by torch.autograd.functional.hessian of w ↦ L(w) (model called with swapped parameters)."""
-    from torch.func import functional_call
-
     names = {id(p): n for n, p in objective.model.named_parameters()}
     keys = [names[id(p)] for p in objective.params()]
     w0 = objective.parameter_vector()
