@@ -1,4 +1,4 @@
-"""Grokking on a group multiplication table, in one figure: accuracy, weight norm, λ̂ and sharpness per step.
+"""Grokking on a group multiplication table, in one figure: accuracy, weight norm, λ̂, sharpness and loss per step.
 
     python examples/grokking.py                       # a short C_31 run (a few minutes on one core), then the plot
     python examples/grokking.py runs/grokking-C31     # plot a finished `python -m gdl.benchmarks.grokking --out ...` run
@@ -28,7 +28,7 @@ def plot(folder: Path) -> Path:
     summary = json.loads((folder / "summary.json").read_text()) if (folder / "summary.json").exists() else {}
     steps = [r["step"] for r in rows]
     checkpoints = [r for r in rows if "llc" in r]
-    fig, axes = plt.subplots(4, 1, figsize=(7, 9), sharex=True)
+    fig, axes = plt.subplots(5, 1, figsize=(7, 11), sharex=True)
     axes[0].plot(steps, [r["train_accuracy"] for r in rows], label="train")
     axes[0].plot(steps, [r["test_accuracy"] for r in rows], label="held out")
     axes[0].set_ylabel("accuracy")
@@ -38,11 +38,16 @@ def plot(folder: Path) -> Path:
     axes[2].errorbar([r["step"] for r in checkpoints], [r["llc"] for r in checkpoints],
                      yerr=[r["llc_std_error"] for r in checkpoints], color="C3", marker="o", ms=3, capsize=2)
     axes[2].set_ylabel("λ̂ (LLC)")
-    axes[3].plot([r["step"] for r in checkpoints if "sharpness" in r], [r["sharpness"] for r in checkpoints if "sharpness" in r],
-                 color="C4", marker="o", ms=3)
+    sharp = [(r["step"], r["sharpness"]) for r in checkpoints if "sharpness" in r]
+    axes[3].plot([s for s, _ in sharp], [v for _, v in sharp], color="C4", marker="o", ms=3)
     axes[3].set_ylabel("λ_max (Hessian)")
-    axes[3].set_yscale("symlog", linthresh=1e-3)
-    axes[3].set_xlabel("training step (full batch)")
+    if sharp and min(v for _, v in sharp) > 0:
+        axes[3].set_yscale("log")
+    axes[4].semilogy(steps, [r["train_loss"] for r in rows], label="train")
+    axes[4].semilogy(steps, [r["test_loss"] for r in rows], label="held out")
+    axes[4].set_ylabel("cross-entropy")
+    axes[4].legend(loc="center right")
+    axes[4].set_xlabel("training step (full batch)")
     for key, style in (("memorised_step", ":"), ("grokked_step", "--")):
         if summary.get(key) is not None:
             for ax in axes:

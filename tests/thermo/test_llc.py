@@ -12,48 +12,9 @@ import torch
 
 from gdl.thermo.llc import LLCResult, local_learning_coefficient
 
+from gdl.benchmarks.llc_models import ProductRegression, half_mse, least_squares, regression_data, regular_model
+
 D, N = 10, 2000
-
-
-def half_mse(model, batch):
-    x, y = batch
-    return 0.5 * ((model(x).squeeze(-1) - y) ** 2).mean()
-
-
-def regression_data(d, n=N, seed=0, low=0.0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, d, generator=g, dtype=torch.float64)
-    w_true = torch.randn(d, generator=g, dtype=torch.float64)
-    if low:
-        w_true = torch.sign(w_true) * (low + w_true.abs() % 1.0)  # entries with |w| in [low, low + 1)
-    y = x @ w_true + torch.randn(n, generator=g, dtype=torch.float64)
-    return x, y
-
-
-def least_squares(x, y):
-    return torch.linalg.lstsq(x, y.unsqueeze(1)).solution.squeeze(1)
-
-
-def regular_model(d=D, seed=0):
-    x, y = regression_data(d, seed=seed)
-    model = torch.nn.Linear(d, 1, bias=False).double()
-    with torch.no_grad():
-        model.weight.copy_(least_squares(x, y).unsqueeze(0))  # w* = the exact minimum of L_n
-    return model, [(x, y)]
-
-
-class ProductRegression(torch.nn.Module):
-    """y = (a ⊙ b) · x: 2d parameters, but the loss depends on them only through c = a ⊙ b, so each of the d
-    hyperbolas a_i b_i = c_i is an exactly flat direction: λ = d/2 (not 2d/2) at a minimum with every c_i ≠ 0."""
-
-    def __init__(self, c: torch.Tensor):
-        super().__init__()
-        root = c.abs().sqrt()
-        self.a = torch.nn.Parameter(root * torch.sign(c))
-        self.b = torch.nn.Parameter(root.clone())
-
-    def forward(self, x):
-        return x @ (self.a * self.b)
 
 
 def test_regular_linear_regression_gives_half_the_dimension():
