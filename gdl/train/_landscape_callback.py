@@ -87,9 +87,14 @@ def measure_landscape(objective, *, hessian_objective=None, epoch: int = 0, seed
         out["landscape_grad_norm_sq"] = noise.gradient_norm_squared
     if lr is not None and batch_size is not None:
         out["landscape_sgd_temperature"] = sgd_temperature(lr, batch_size, momentum)
-    if llc:
+    if llc_enabled(llc):
         out.update(_llc(objective, llc, stream_generator(seed, epoch, STREAM_LLC)))
     return out
+
+
+def llc_enabled(options: Optional[dict]) -> bool:
+    """λ̂ is measured when ``llc`` is a non-empty mapping without ``enabled: false``."""
+    return bool(options) and options.get("enabled", True) is not False
 
 
 def _llc(objective, options: dict, generator: torch.Generator) -> Dict[str, float]:
@@ -126,6 +131,12 @@ class LandscapeCallback:
             return
         from gdl.train._config import ConfigError
 
+        if llc_enabled(self.config.llc):  # a misspelt λ̂ option fails now, not at the first measurement
+            from gdl.thermo.llc import local_learning_coefficient
+            from gdl.train._task import check_kwargs
+
+            check_kwargs(local_learning_coefficient, {k: v for k, v in self.config.llc.items() if k != "enabled"},
+                         "landscape.llc", skip=("objective_or_model", "loss_fn", "batches", "generator"))
         size = self._batch_size(trainer)
         available = min(self.config.batches, math.ceil(len(trainer.splits["train"]) / size))
         if self.config.noise_scale and available < 2:

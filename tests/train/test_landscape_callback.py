@@ -10,7 +10,7 @@ from gdl.thermo import Objective
 from gdl.thermo import landscape as L
 from gdl.train import ConfigError, Trainer, load_checkpoint, read_metrics
 from gdl.thermo.llc import local_learning_coefficient
-from gdl.train._landscape_callback import STREAM_LANCZOS, STREAM_LLC, STREAM_TRACE, stream_generator
+from gdl.train._landscape_callback import STREAM_LANCZOS, STREAM_LLC, STREAM_TRACE, llc_enabled, stream_generator
 from gdl.train._trainer import move_batch
 from tiny_train_task import TINY, TinyEquivariantModel, tiny_config
 
@@ -95,5 +95,9 @@ def test_every_k_epochs_and_bad_configs(tmp_path):
         Trainer(tiny_config(landscape={"every": 1, "probes": 4}), run_dir=tmp_path / "b", task=TINY)
     with pytest.raises(ConfigError, match="needs landscape.batches ≥ 2"):
         Trainer(tiny_config(landscape={"every": 1, "batches": 1}), run_dir=tmp_path / "c", task=TINY)
+    assert llc_enabled({"enabled": True}) and llc_enabled({"n_steps": 5})
+    assert not llc_enabled({}) and not llc_enabled({"enabled": False, "n_steps": 5})
+    with pytest.raises(ConfigError, match="unknown key 'n_step' in landscape.llc"):
+        Trainer(tiny_config(landscape={"every": 1, "llc": {"n_step": 5}}), run_dir=tmp_path / "e", task=TINY)
     with pytest.raises(ConfigError, match="needs ≥ 2 training batches of 64"):
         Trainer(tiny_config(landscape={"every": 1, "batch_size": 64}), run_dir=tmp_path / "d", task=TINY)
