@@ -70,7 +70,7 @@ class LandscapeConfig:
     (``noise_scale``, needs ``batches ≥ 2``), the SGD temperature η/B, the weight norm, and the local
     learning coefficient when ``llc`` is a non-empty mapping (its keys are passed to
     ``gdl.thermo.llc.local_learning_coefficient``, e.g. ``{gamma: 100, n_steps: 200}``; ``{enabled: true}``
-    uses its defaults). ``seed`` seeds the callback's own generators (the training RNG is untouched).
+    uses its defaults, ``enabled: false`` switches it off). ``seed`` seeds the callback's own generators (the training RNG is untouched).
     ``plot`` writes ``landscape.png`` at the end; a call that costs more than ``budget`` × the training
     time of the ``every`` epochs it follows is reported once on stderr.
     """
