@@ -122,3 +122,12 @@ def test_a_landscape_objective_with_unequal_batches():
                                         generator=torch.Generator().manual_seed(0))
     assert result.n == N
     assert result.init_loss == pytest.approx(float(objective.loss()), rel=1e-12)  # L(w*) = Σ ω_b L_b
+
+
+def test_trace_plot_is_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    model, batches = regular_model(d=2)
+    result = local_learning_coefficient(model, half_mse, batches, n=N, step_size=1e-4, gamma=1.0, n_chains=2,
+                                        n_steps=20, n_burnin=5, generator=torch.Generator().manual_seed(0))
+    ax = result.plot_trace(tmp_path / "trace.png")
+    assert (tmp_path / "trace.png").stat().st_size > 1000 and len(ax.lines) == 3  # 2 chains + the λ̂ line
