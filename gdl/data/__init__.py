@@ -18,6 +18,7 @@ from gdl.data.synth_faust import SynthFAUST, SynthFAUSTConfig, synth_faust_sampl
 from gdl.data.ply import PlyError, read_ply, write_ply
 from gdl.data.faust import FAUST
 from gdl.data.cortical import CorticalSurface, read_fsaverage5
+from gdl.data.group_tables import GroupTable, group_from_name, group_table_splits, multiplication_table
 
 __all__ = [
     "gdl_home", "cache_folder", "DatasetCacheError", "DatasetCacheWarning", "HookKeyError",
@@ -28,4 +29,5 @@ __all__ = [
     "SynthFAUST", "SynthFAUSTConfig", "synth_faust_sample", "synth_faust_template",
     "PlyError", "read_ply", "write_ply", "FAUST", "CorticalSurface", "read_fsaverage5",
     "SphericalMNIST", "project_digits", "load_mnist", "read_idx",
+    "GroupTable", "group_table_splits", "multiplication_table", "group_from_name",
 ]

@@ -22,10 +22,14 @@ non-equivariant baseline; ``SphericalCNN`` (spherical CNN on ``gdl.nn.sphere``).
 
 Force fields: ``EGNNEnergy`` (invariant per-graph energy from atomic numbers and positions; wrap it in
 ``gdl.thermo.EnergyModel`` for forces).
+
+Group multiplication tables (batch ``{"a": [B], "b": [B]}`` of element indices → logits [B, |G|]): ``GroupMLP``
+(Chughtai et al. 2023's one-hidden-layer MLP over concatenated embeddings; the ``group_tables`` task, grokking).
 """
 from gdl.models._csl import CSLClassifier
 from gdl.models._force_field import EGNNEnergy
 from gdl.models._gem_cnn import GEMCNN
+from gdl.models._grokking import GroupMLP
 from gdl.models._mesh_baselines import InvariantFeatureMLP, MeshGCN
 from gdl.models._mesh_inputs import invariant_vertex_features, read_mesh
 from gdl.models._nbody_egnn import EGNN
@@ -41,4 +45,5 @@ __all__ = [
     "GEMCNN", "MeshGCN", "InvariantFeatureMLP", "invariant_vertex_features", "read_mesh",
     "PlanarCNN",
     "EGNNEnergy",
+    "GroupMLP",
 ]

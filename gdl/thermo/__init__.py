@@ -25,6 +25,13 @@ with EMT energies and forces: the ``emt_clusters`` task's dataset).
 
 Tensor-generic steps shared with the learning-dynamics tools: ``overdamped_step``,
 ``mala_log_ratio``, ``baoab_step``.
+
+Learning as thermodynamics (the training loss as an energy over parameters): ``Objective(model, loss_fn,
+batches)`` (``.params()``, ``.loss()``, ``.grad()``, ``.n_samples``, ``Objective.from_task(task, model,
+batches)``) with the flat-vector helpers ``flatten``, ``unflatten``, ``assign``, ``parameters_restored``,
+``model_mode``; the subpackage ``gdl.thermo.landscape`` measures its geometry (Hessian-vector products,
+Lanczos top/bottom eigenvalues, Hutchinson / Hutch++ trace, SLQ spectral density, filter-normalised loss
+slices, SGD temperature, gradient-noise scale).
 """
 from gdl.thermo._ase_bridge import atoms_to_data, data_to_atoms, edge_vectors, periodic_radius_graph
 from gdl.thermo._emt import EMT_ELEMENTS, ASEPotential, EMTPotential, kelvin_to_kT, kT_to_kelvin
@@ -37,6 +44,7 @@ from gdl.thermo._potential import AutogradPotential, HarmonicBond, Potential, sa
 from gdl.thermo._replica_exchange import ReplicaExchange, geometric_ladder, heat_capacity, reweighted_heat_capacity
 from gdl.thermo._sampling import Trajectory
 from gdl.thermo.emt_clusters import EMTClusters
+from gdl.thermo._objective import Objective, assign, batch_size, flatten, model_mode, parameters_restored, unflatten
 
 __all__ = [
     "Potential", "AutogradPotential", "HarmonicBond", "LennardJones", "LJ_GLOBAL_MINIMA", "CoincidentAtomsError", "random_cluster",
@@ -47,4 +55,5 @@ __all__ = [
     "overdamped_step", "mala_log_ratio", "baoab_step", "kinetic_energy", "LangevinState",
     "atoms_to_data", "data_to_atoms", "edge_vectors", "periodic_radius_graph",
     "ASEPotential", "EMTPotential", "EMT_ELEMENTS", "kelvin_to_kT", "kT_to_kelvin", "EMTClusters",
+    "Objective", "flatten", "unflatten", "assign", "parameters_restored", "model_mode", "batch_size",
 ]

@@ -4,18 +4,22 @@
   factories + loss + metric + declared symmetry + published numbers); built in: ``nbody``, ``csl``.
 - ``Trainer`` / ``train``: epochs with validation, best-val selection, checkpoints, exact resume, DDP.
 - ``EquivarianceMonitor``: ``gdl.testing.check_equivariance`` on validation batches every k epochs.
+- ``LandscapeCallback`` (the ``landscape:`` config section, off by default): Hessian top eigenvalues, trace,
+  gradient-noise scale, SGD temperature (and λ̂) on fixed training batches every k epochs; ``measure_landscape``.
 - ``TrainConfig`` / ``load_config``: strict configuration (unknown keys are errors).
 """
 from gdl.train._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from gdl.train._config import (
     ConfigError,
     EquivarianceConfig,
+    LandscapeConfig,
     OptimizerConfig,
     SchedulerConfig,
     TrainConfig,
     config_from_dict,
     load_config,
 )
+from gdl.train._landscape_callback import LandscapeCallback, measure_landscape
 from gdl.train._monitor import EquivarianceMonitor
 from gdl.train._run_dir import RunDirError, prepare_run_dir, read_metrics
 from gdl.train._task import Metric, ModelSpec, Published, Task, UnknownNameError, get_task, list_tasks, register_task
@@ -26,5 +30,5 @@ __all__ = [
     "Trainer", "train", "resolve_config", "TrainingStopped", "EquivarianceMonitor",
     "TrainConfig", "OptimizerConfig", "SchedulerConfig", "EquivarianceConfig", "config_from_dict", "load_config",
     "ConfigError", "CheckpointError", "load_checkpoint", "save_checkpoint", "RunDirError", "prepare_run_dir",
-    "read_metrics",
+    "read_metrics", "LandscapeConfig", "LandscapeCallback", "measure_landscape",
 ]

@@ -59,6 +59,38 @@ class EquivarianceConfig:
 
 
 @dataclass
+class LandscapeConfig:
+    """Loss-landscape measurements while training (``gdl.train._landscape_callback``); off unless ``every > 0``.
+
+    Every ``every`` epochs, on the first ``batches`` training batches of ``batch_size`` samples (default:
+    the run's eval batch size; fixed, unshuffled, the same batches at every call), of which the first
+    ``hessian_batches`` carry the Hessian estimates: the ``top_k`` largest Hessian eigenvalues by Lanczos
+    (≤ ``lanczos_iterations`` products, stopped at relative residual ``tol``), the Hutchinson trace with
+    ``trace_probes`` probes (0 = off); on all ``batches``: the loss, the gradient-noise scale
+    (``noise_scale``, needs ``batches ≥ 2``), the SGD temperature η/B, the weight norm, and the local
+    learning coefficient when ``llc`` is a non-empty mapping (its keys are passed to
+    ``gdl.thermo.llc.local_learning_coefficient``, e.g. ``{gamma: 100, n_steps: 200}``; ``{enabled: true}``
+    uses its defaults, ``enabled: false`` switches it off). ``seed`` seeds the callback's own generators (the training RNG is untouched).
+    ``plot`` writes ``landscape.png`` at the end; a call that costs more than ``budget`` × the training
+    time of the ``every`` epochs it follows is reported once on stderr.
+    """
+
+    every: int = 0
+    batches: int = 2
+    batch_size: Optional[int] = None
+    hessian_batches: int = 1
+    top_k: int = 1
+    lanczos_iterations: int = 20
+    tol: float = 1e-3
+    trace_probes: int = 4
+    noise_scale: bool = True
+    seed: int = 0
+    plot: bool = True
+    budget: float = 0.1
+    llc: dict = field(default_factory=dict)
+
+
+@dataclass
 class TrainConfig:
     """Everything a run needs; written to ``config.yaml`` in the run folder."""
 
@@ -79,6 +111,7 @@ class TrainConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     equivariance: EquivarianceConfig = field(default_factory=EquivarianceConfig)
+    landscape: LandscapeConfig = field(default_factory=LandscapeConfig)
     data_root: Optional[str] = None  # dataset cache root (default: $GDL_HOME or the task's default)
     data: dict = field(default_factory=dict)
     model_options: dict = field(default_factory=dict)
@@ -240,6 +273,22 @@ def validate_config(config: TrainConfig) -> None:
     need(config.equivariance.elements >= 0, f"equivariance.elements must be ≥ 0, got {config.equivariance.elements}")
     need(config.equivariance.tolerance is None or config.equivariance.tolerance > 0,
          f"equivariance.tolerance must be > 0 or null, got {config.equivariance.tolerance}")
+    land = config.landscape
+    need(land.every >= 0, f"landscape.every must be ≥ 0 (0 = off), got {land.every}")
+    need(land.batches >= 1, f"landscape.batches must be ≥ 1 (turn the measurements off with landscape.every: 0), got {land.batches}")
+    need(land.batch_size is None or land.batch_size >= 1, f"landscape.batch_size must be ≥ 1 or null, got {land.batch_size}")
+    need(1 <= land.hessian_batches <= land.batches,
+         f"landscape.hessian_batches must be in [1, batches = {land.batches}], got {land.hessian_batches}")
+    need(land.top_k >= 1, f"landscape.top_k must be ≥ 1, got {land.top_k}")
+    need(land.lanczos_iterations >= land.top_k,
+         f"landscape.lanczos_iterations must be ≥ top_k ({land.top_k}), got {land.lanczos_iterations}")
+    need(land.tol > 0, f"landscape.tol must be > 0, got {land.tol}")
+    need(land.trace_probes == 0 or land.trace_probes >= 2,
+         f"landscape.trace_probes must be 0 (off) or ≥ 2 (a standard error needs two probes), got {land.trace_probes}")
+    need(not (land.noise_scale and land.every and land.batches < 2),
+         f"landscape.noise_scale needs landscape.batches ≥ 2 (batch vs full gradients), got batches {land.batches}; "
+         "set noise_scale: false or more batches")
+    need(land.budget > 0, f"landscape.budget must be > 0, got {land.budget}")
     need(config.grad_clip is None or config.grad_clip > 0, f"grad_clip must be > 0 or null, got {config.grad_clip}")
     need(config.ema_decay is None or 0 < config.ema_decay < 1, f"ema_decay must be in (0, 1) or null, got {config.ema_decay}")
     need(config.device == "cpu" or config.device.startswith("cuda"), f"device must be cpu or cuda[:N], got {config.device!r}")

@@ -218,6 +218,10 @@ class Trainer:
         from gdl.train._monitor import EquivarianceMonitor
 
         self.monitor = EquivarianceMonitor(self.task, config.equivariance, config.dtype, breaks=spec.breaks)
+        from gdl.train._landscape_callback import LandscapeCallback
+
+        self.landscape = LandscapeCallback(config.landscape)
+        self.landscape.check(self)
 
         self.epoch = 0  # number of finished epochs
         self.best_metric: Optional[float] = None
@@ -225,6 +229,7 @@ class Trainer:
         self.history: list = []
         self.train_seconds = self.train_cpu_seconds = 0.0
         self.monitor_seconds = self.monitor_cpu_seconds = 0.0
+        self.landscape_seconds = 0.0
         if _resume_state is not None:
             self._load_state(_resume_state)
             if self.dist.is_main:  # --epochs / --set may have changed keys (logged in overrides.jsonl)
@@ -312,6 +317,7 @@ class Trainer:
             "monitor_seconds": self.monitor_seconds,
             "train_cpu_seconds": self.train_cpu_seconds,
             "monitor_cpu_seconds": self.monitor_cpu_seconds,
+            "landscape_seconds": self.landscape_seconds,
         }
 
     def _load_state(self, state: dict):
@@ -335,6 +341,7 @@ class Trainer:
         self.monitor_seconds = state.get("monitor_seconds", 0.0)
         self.train_cpu_seconds = state.get("train_cpu_seconds", 0.0)
         self.monitor_cpu_seconds = state.get("monitor_cpu_seconds", 0.0)
+        self.landscape_seconds = state.get("landscape_seconds", 0.0)
         set_rng_state(state["rng"])
         self.logger.rewrite(self.history)
 
@@ -454,6 +461,10 @@ class Trainer:
                         stopped = message
                     elif self.dist.is_main:
                         print(f"warning: {message}", file=sys.stderr)
+            if self.landscape.due(self.epoch + 1):  # own generators + fork_rng: the training RNG stream is untouched
+                self._epoch_train_seconds = t_train
+                row.update(self.landscape.measure(self, self.epoch + 1))
+                self.landscape_seconds += row["time_landscape_s"]
             row["time_train_s"] = t_train
             row["time_total_s"] = time.perf_counter() - t0
             self.epoch += 1
@@ -505,6 +516,7 @@ class Trainer:
             "published_self": self.task.published[cfg.model].value if cfg.model in self.task.published else None,
             "train_seconds": self.train_seconds, "monitor_seconds": self.monitor_seconds,
             "train_cpu_seconds": self.train_cpu_seconds, "monitor_cpu_seconds": self.monitor_cpu_seconds,
+            "landscape_seconds": self.landscape_seconds,
         }
         if cfg.equivariance.final and self.monitor.enabled:
             with torch.random.fork_rng(devices=[]):
@@ -520,6 +532,10 @@ class Trainer:
             table = results_markdown(results)
             write_text_atomic(self.run_dir / "results.md", table)
             plot_history(self.history, self.run_dir, metric.name)
+            if self.landscape.enabled and cfg.landscape.plot:
+                from gdl.train._landscape_callback import plot_landscape
+
+                plot_landscape(self.history, self.run_dir)
             if cfg.progress:
                 print(table)
         self.logger.close()
