@@ -88,3 +88,24 @@ def test_identity_and_random_transforms_have_the_requested_dtype():
         assert GaugeTransform.random(SO2(), 5, torch.Generator().manual_seed(0), dtype=dtype).elements.dtype == dtype
     ident = GaugeTransform.identity(Cyclic(4), 3)
     assert ident.elements.tolist() == [0, 0, 0] and ident.num_nodes == 3 and ident.copies == ()
+
+
+def test_edge_index_with_a_copy_axis_needs_stacked_copies():
+    single = GaugeTransform(SO2(), torch.zeros(4, dtype=F64))
+    stacked_edges = torch.zeros(1, 2, 3, dtype=torch.long)
+    with pytest.raises(ValueError, match=r"expected edge_index of shape \[2, E\] \(or \[K, 2, E\] for no copies\), "
+                                         r"got \[1, 2, 3\]"):
+        single.transform_transport(torch.zeros(3, dtype=F64), stacked_edges)
+    stacked = GaugeTransform(SO2(), torch.zeros(2, 4, dtype=F64))
+    with pytest.raises(ValueError, match=r"for \(2,\) copies\), got \[3, 2, 3\]"):
+        stacked.transform_transport(torch.zeros(2, 3, dtype=F64), torch.zeros(3, 2, 3, dtype=torch.long))
+
+
+def test_mesh_helpers_name_themselves_in_errors():
+    from gdl.gauge import vertex_normals
+
+    pos = torch.zeros(3, 3, dtype=F64)
+    with pytest.raises(ValueError, match=r"^vertex_normals: expected triangles as face of shape \[3, F\]"):
+        vertex_normals(pos, torch.zeros(2, 1, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"^vertex_normals: expected face as a torch.Tensor \[3, F\], got list"):
+        vertex_normals(pos, [[0], [1], [2]])

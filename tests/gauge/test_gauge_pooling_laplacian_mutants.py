@@ -103,6 +103,13 @@ def test_pool_transport_is_the_levi_civita_angle_of_the_edge_to_the_coarse_verte
     assert (geo["pool_transport"] - alpha).abs().max() < 1e-12 and geo["pool_transport"].abs().max() > 1e-3
 
 
+def test_pooling_geometry_of_an_empty_level_is_empty():
+    empty = torch.zeros(0, 3, dtype=F64)
+    geo = pooling_geometry(empty, empty, empty, empty, torch.zeros(0, dtype=torch.long))
+    assert geo["pool_index"].shape == (0,) and geo["pool_index"].dtype == torch.long
+    assert geo["pool_transport"].shape == (0,) and geo["pool_transport"].dtype == F64
+
+
 def test_pooling_geometry_is_computed_in_float64_and_returned_in_the_positions_dtype():
     gen = torch.Generator().manual_seed(1)
     pos = torch.cat([torch.rand(20, 2, generator=gen, dtype=F64), torch.zeros(20, 1, dtype=F64)], 1)
@@ -154,6 +161,9 @@ def test_radius_graph_includes_the_radius_itself_and_handles_one_vertex():
     assert single["edge_index"].shape == (2, 0) and single["edge_index"].dtype == torch.long
     for key in ("neighbour_radius", "neighbour_angle", "transport"):
         assert single[key].shape == (0,) and single[key].dtype == torch.float32
+    # an infinite radius still never pairs a vertex with itself
+    alone = radius_graph_geometry(pos[:1], normal[:1], fx[:1], fy[:1], radius=math.inf)
+    assert alone["edge_index"].shape == (2, 0)
     wide = radius_graph_geometry(pos.float(), normal.float(), fx.float(), fy.float(), radius=5.0)
     assert wide["edge_index"].shape == (2, 6) and wide["transport"].dtype == torch.float32
     assert wide["neighbour_radius"].dtype == torch.float32 and wide["neighbour_angle"].dtype == torch.float32
@@ -169,6 +179,9 @@ def test_cotangent_laplacian_of_two_right_triangles_by_hand():
     assert torch.allclose(torch.as_tensor(lap.toarray()), expect, atol=1e-15)
     assert torch.allclose(torch.as_tensor(mass.toarray()), torch.diag(torch.tensor([1 / 6, 1 / 3, 1 / 3, 1 / 6],
                                                                                    dtype=F64)), atol=1e-15)
+    # an isolated last vertex keeps its (empty) row and column: the matrices are [V, V]
+    lap, mass = cotangent_laplacian(torch.cat([pos, torch.tensor([[3.0, 3, 3]], dtype=F64)]), face)
+    assert lap.shape == (5, 5) and mass.shape == (5, 5) and abs(lap[4]).sum() == 0
 
 
 def test_cotangent_laplacian_is_symmetric_positive_semi_definite_and_linearly_precise():
