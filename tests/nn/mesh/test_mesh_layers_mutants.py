@@ -1,0 +1,121 @@
+"""The mesh layers' documented numbers, worked out by hand (not through the layers' own helpers):
+the radial hats, the norm / gated / regular nonlinearities on single copies, transport-aware
+pooling, the frequency-grouped layout and the initial weight scales. Written against the
+survivors of ``python -m gdl.benchmarks.mutation mesh-layers``; gauge equivariance alone
+cannot see these (a wrong but equivariant number passes every equivariance check)."""
+import math
+
+import pytest
+import torch
+
+from gdl.nn.mesh import (GatedNonlinearity, GaugeFieldLayout, GaugePooling, GaugeUnpooling, NormNonlinearity,
+                         RegularNonlinearity, hat_profile)
+
+F64 = torch.float64
+
+
+def _rot(angle):
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.tensor([[c, -s], [s, c]], dtype=F64)
+
+
+def test_hat_profile_values_by_hand():
+    t = torch.tensor([0.0, 0.25, 0.5, 1.0, 1.2, 1.5, 2.0], dtype=F64)
+    # one ring: h(t) = max(0, 1 − t)
+    assert torch.allclose(hat_profile(t, 1)[:, 0], torch.tensor([1.0, 0.75, 0.5, 0.0, 0.0, 0.0, 0.0], dtype=F64))
+    # three rings: centres 0, 1/2, 1 and half-width 1/2
+    expect = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.6],
+                           [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=F64)
+    assert torch.allclose(hat_profile(t, 3), expect, atol=1e-15)
+    two = hat_profile(t, 2)  # centres 0 and 1, width 1
+    assert two.shape == (7, 2) and torch.allclose(two[:4], torch.tensor([[1.0, 0.0], [0.75, 0.25], [0.5, 0.5], [0.0, 1.0]],
+                                                                        dtype=F64))
+
+
+def test_norm_nonlinearity_scales_each_copy_by_its_norm():
+    layer = NormNonlinearity("1x0+2x1", activation="relu").double()  # default bias −0.1 on every copy
+    x = torch.tensor([[-2.0, 3.0, 4.0, 0.0, 0.0], [1.5, 0.03, 0.04, -6.0, 8.0]], dtype=F64)
+    y = layer(x)
+    expect = torch.tensor([[0.0, 3 * 4.9 / 5, 4 * 4.9 / 5, 0.0, 0.0],
+                           [1.5, 0.0, 0.0, -6 * 9.9 / 10, 8 * 9.9 / 10]], dtype=F64)  # |(0.03, 0.04)| − 0.1 < 0
+    assert torch.allclose(y, expect, atol=1e-15)
+    with torch.no_grad():
+        layer.bias.copy_(torch.tensor([1.0, -1.0]))
+    # σ(|x| + b) per copy: b = +1 on the first copy, −1 on the second
+    assert torch.allclose(layer(x)[0, 1:3], torch.tensor([3 * 6 / 5, 4 * 6 / 5], dtype=F64))
+    assert torch.allclose(layer(x)[1, 3:], torch.tensor([-6 * 9 / 10, 8 * 9 / 10], dtype=F64))
+    assert layer.bias.shape == (2,) and torch.allclose(NormNonlinearity("1x1", bias_init=0.3).bias, torch.tensor([0.3]))
+
+
+def test_norm_nonlinearity_with_frequencies_two_and_three():
+    layer = NormNonlinearity("1x2+1x0+1x3", activation="softplus").double()
+    x = torch.tensor([[0.6, 0.8, -1.0, 0.0, 2.0]], dtype=F64)  # channels in type order: ρ2, ρ0, ρ3
+    y = layer(x)
+    sp = torch.nn.functional.softplus
+    s2 = sp(torch.tensor(1.0 - 0.1, dtype=F64)) / 1.0
+    s3 = sp(torch.tensor(2.0 - 0.1, dtype=F64)) / 2.0
+    expect = torch.stack([0.6 * s2, 0.8 * s2, sp(torch.tensor(-1.0, dtype=F64)), 0.0 * s3, 2.0 * s3])
+    assert torch.allclose(y[0], expect, atol=1e-15)
+
+
+def test_gated_nonlinearity_multiplies_each_copy_by_the_sigmoid_of_its_gate():
+    layer = GatedNonlinearity("1x0+2x1+1x2", activation="tanh").double()
+    gates = torch.tensor([0.0, 2.0, -1.0], dtype=F64)  # one per copy of ρ1, ρ1, ρ2, in that order
+    x = torch.cat([torch.tensor([0.7, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], dtype=F64), gates])[None]
+    y = layer(x)[0]
+    g = torch.sigmoid(gates)
+    expect = torch.tensor([math.tanh(0.7), g[0] * 1, g[0] * 2, g[1] * 3, g[1] * 4, g[2] * 5, g[2] * 6], dtype=F64)
+    assert torch.allclose(y, expect, atol=1e-15)
+    assert GatedNonlinearity("3x0").in_type.dim == 3 and GatedNonlinearity("3x0").n_gates == 0
+
+
+def test_regular_nonlinearity_samples_the_band_limited_function():
+    n = 9
+    layer = RegularNonlinearity("1x0+1x1+1x2", n).double()
+    x = torch.tensor([[0.3, 1.0, -0.5, 0.2, 0.4]], dtype=F64)  # (x0, x1c, x1s, x2c, x2s)
+    t = 2 * math.pi * torch.arange(n, dtype=F64) / n
+    f = (x[0, 0] / math.sqrt(n) + math.sqrt(2 / n) * (x[0, 1] * torch.cos(t) + x[0, 2] * torch.sin(t)
+                                                      + x[0, 3] * torch.cos(2 * t) + x[0, 4] * torch.sin(2 * t)))
+    g = torch.relu(f)
+    expect = torch.stack([g.sum() / math.sqrt(n)] + [math.sqrt(2 / n) * (g * fn(m * t)).sum()
+                                                     for m in (1, 2) for fn in (torch.cos, torch.sin)])
+    assert torch.allclose(layer(x)[0], expect, atol=1e-14)
+    # a negative constant function is cut to zero, a positive one kept (ρ0 only)
+    scalar = RegularNonlinearity("2x0", 3).double()
+    assert torch.allclose(scalar(torch.tensor([[-1.0, 2.0]], dtype=F64)), torch.tensor([[0.0, 2.0]], dtype=F64))
+
+
+def test_pooling_is_the_mean_of_the_transported_features():
+    pool, unpool = GaugePooling("1x0+1x1"), GaugeUnpooling("1x0+1x1")
+    x = torch.tensor([[1.0, 1.0, 0.0], [3.0, 0.0, 2.0], [5.0, 1.0, 1.0]], dtype=F64)
+    index = torch.tensor([0, 0, 1])
+    transport = torch.tensor([0.0, math.pi / 2, math.pi], dtype=F64)
+    y = pool(x, index, transport, 3)
+    v0 = (torch.tensor([1.0, 0.0], dtype=F64) + _rot(math.pi / 2) @ torch.tensor([0.0, 2.0], dtype=F64)) / 2
+    assert torch.allclose(y[0], torch.cat([torch.tensor([2.0], dtype=F64), v0]), atol=1e-15)
+    assert torch.allclose(y[1], torch.tensor([5.0, -1.0, -1.0], dtype=F64), atol=1e-15)
+    assert torch.equal(y[2], torch.zeros(3, dtype=F64))  # a coarse vertex nothing pools to
+    back = unpool(y, index, transport)
+    assert torch.allclose(back[1, 1:], _rot(-math.pi / 2) @ y[0, 1:], atol=1e-15)
+    assert torch.allclose(back[2], torch.tensor([5.0, 1.0, 1.0], dtype=F64), atol=1e-15)
+    with pytest.raises(ValueError, match=r"refers to coarse vertex 1, but y has 1 rows"):
+        unpool(y[:1], index, transport)
+    with pytest.raises(ValueError, match=r"pool_transport of shape \[3\]"):
+        pool(x, index, transport[:2], 2)
+
+
+def test_grouped_layout_puts_each_frequency_together():
+    layout = GaugeFieldLayout("1x1+2x0+1x2+1x1")  # channels: a1c a1s | s s | b2c b2s | c1c c1s
+    assert layout.counts == [2, 2, 1] and layout.offsets == [0, 2, 6] and layout.dim == 8 and layout.max_freq == 2
+    # grouped: [s s | a1c c1c, a1s c1s | b2c, b2s]
+    assert layout.to_grouped.tolist() == [2, 3, 0, 6, 1, 7, 4, 5]
+    x = torch.arange(8.0)[None]
+    assert torch.equal(layout.ungroup(layout.group(x)), x) and not layout.is_grouped
+    assert GaugeFieldLayout("2x0+1x1").is_grouped and layout.block_dim(0) == 2 and layout.block_dim(1) == 4
+    cos = torch.tensor([[1.0, 0.0, -1.0]])
+    sin = torch.tensor([[0.0, 1.0, 0.0]])  # ψ = π/2: ρ1 turns by a quarter, ρ2 by a half
+    g = layout.group(x)
+    turned = layout.rotate_grouped(g, cos, sin)
+    assert torch.equal(turned[0, :2], g[0, :2])
+    assert torch.equal(turned[0, 2:6], torch.stack([-g[0, 4], -g[0, 5], g[0, 2], g[0, 3]]))
+    assert torch.equal(turned[0, 6:], -g[0, 6:])
