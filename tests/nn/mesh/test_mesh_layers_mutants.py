@@ -119,3 +119,156 @@ def test_grouped_layout_puts_each_frequency_together():
     assert torch.equal(turned[0, :2], g[0, :2])
     assert torch.equal(turned[0, 2:6], torch.stack([-g[0, 4], -g[0, 5], g[0, 2], g[0, 3]]))
     assert torch.equal(turned[0, 6:], -g[0, 6:])
+
+
+# -- convolution: chunks, scales, checks ----------------------------------------------------------
+def _sphere(subdivisions=1):
+    from gdl.gauge import MeshGeometry
+    from gdl.testing.strategies import triangle_mesh
+
+    return MeshGeometry()(triangle_mesh("sphere", subdivisions=subdivisions))
+
+
+def test_edge_chunks_do_not_change_the_result_or_its_gradients(monkeypatch):
+    from gdl.nn.mesh import GaugeEquivariantConv
+    from gdl.nn.mesh import _conv
+
+    torch.manual_seed(0)
+    mesh = _sphere()
+    conv = GaugeEquivariantConv("2x0+1x1+1x2", "1x0+2x1", max_radius=0.6, n_rings=3).double()
+    x = torch.randn(mesh.num_nodes, 6, dtype=F64, requires_grad=True)
+    probe = torch.randn(mesh.num_nodes, 5, dtype=F64)
+
+    def run():
+        out = conv(x, mesh)
+        return [out] + list(torch.autograd.grad((out * probe).sum(), [x] + list(conv.parameters())))
+
+    whole = run()
+    monkeypatch.setattr(_conv, "EDGE_CHUNK", 7)  # 240 edges: 35 chunks, the last one partial
+    chunked = run()
+    for a, b in zip(whole, chunked):
+        assert (a - b).abs().max() < 1e-12
+    x_only = torch.autograd.grad((conv(x, mesh) * probe).sum(), x)[0]  # the input's gradient alone
+    assert (x_only - whole[1]).abs().max() < 1e-12
+
+
+def test_gradient_with_respect_to_the_input_alone():
+    from gdl.nn.mesh import GaugeEquivariantConv
+
+    torch.manual_seed(1)
+    mesh = _sphere(0)
+    conv = GaugeEquivariantConv("1x0+1x1", "1x1+1x0", max_radius=1.2).double()
+    for p in conv.parameters():
+        p.requires_grad_(False)
+    x = torch.randn(12, 3, dtype=F64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: conv(t, mesh), (x,))
+    conv.weight["0_0"].requires_grad_(True)  # and the weights alone
+    w = conv.weight["0_0"]
+    g = torch.autograd.grad(conv(x.detach(), mesh).sum(), w)[0]
+    eps = 1e-6
+    with torch.no_grad():
+        w[0, 0, 0, 0] += eps
+        up = conv(x.detach(), mesh).sum()
+        w[0, 0, 0, 0] -= 2 * eps
+        down = conv(x.detach(), mesh).sum()
+        w[0, 0, 0, 0] += eps
+    assert abs(float(g[0, 0, 0, 0]) - float(up - down) / (2 * eps)) < 1e-6
+
+
+def test_initial_weights_have_variance_one_over_fan_in():
+    """fan_in = in dim × (rings + 1 for the self-interaction); the bias starts at zero, ρ_0 outputs only."""
+    from gdl.nn.mesh import GaugeEquivariantConv, GaugeLinear
+
+    torch.manual_seed(0)
+    conv = GaugeEquivariantConv("16x0+16x1", "16x0+16x1", max_radius=1.0, n_rings=2)
+    ring = torch.cat([w.detach().flatten() for w in conv.weight.values()])
+    own = torch.cat([w.detach().flatten() for w in conv.self_weight.values()])
+    assert abs(float(ring.std()) * math.sqrt(48 * 3) - 1) < 0.05 and abs(float(own.std()) * math.sqrt(48 * 3) - 1) < 0.15
+    plain = GaugeEquivariantConv("16x0+16x1", "16x0", max_radius=1.0, n_rings=3, self_interaction=False)
+    ring = torch.cat([w.detach().flatten() for w in plain.weight.values()])
+    assert abs(float(ring.std()) * math.sqrt(48 * 3) - 1) < 0.07 and len(plain.self_weight) == 0
+    assert torch.equal(conv.bias, torch.zeros(16)) and GaugeEquivariantConv("1x0", "2x1", max_radius=1.0).bias is None
+    assert GaugeEquivariantConv("1x0", "2x0", max_radius=1.0, bias=False).bias is None
+    linear = GaugeLinear("64x0+32x1", "64x0+32x1")
+    assert abs(float(linear.weight["0"].detach().std()) * 8 - 1) < 0.05
+    assert abs(float(linear.weight["1"].detach().std()) * math.sqrt(32) - 1) < 0.05
+
+
+def test_gauge_linear_acts_on_equal_frequencies_with_its_bias_on_scalars():
+    from gdl.nn.mesh import GaugeLinear
+
+    layer = GaugeLinear("1x0+1x1", "2x0+1x1+1x2").double()
+    with torch.no_grad():
+        layer.bias.copy_(torch.tensor([0.5, -1.0]))
+    assert layer(torch.zeros(1, 3, dtype=F64)).tolist() == [[0.5, -1.0, 0.0, 0.0, 0.0, 0.0]]
+    x = torch.tensor([[0.0, 1.0, 0.0]], dtype=F64)
+    k = layer.matrix()  # ρ1 block: a·I + b·J, nothing into ρ2 (no input of frequency 2)
+    assert k.shape == (6, 3) and torch.equal(k[4:], torch.zeros(2, 3, dtype=F64))
+    y = layer(x)[0]
+    assert torch.allclose(y[2:4], k[2:4, 1:3] @ torch.tensor([1.0, 0.0], dtype=F64)) and torch.equal(y[4:], torch.zeros(2, dtype=F64))
+    a, b = k[2, 1], k[3, 1]
+    assert torch.allclose(k[2:4, 1:3], torch.stack([torch.stack([a, -b]), torch.stack([b, a])]))  # commutes with rotations
+    assert GaugeLinear("1x1", "1x1", bias=True).bias is None  # no ρ0 output, no bias
+
+
+def test_convolution_refuses_bad_geometry_and_settings_by_name():
+    from gdl.nn.mesh import GaugeEquivariantConv
+
+    mesh = _sphere(0)
+    conv = GaugeEquivariantConv("1x0", "1x0", max_radius=1.0).double()
+    x = torch.randn(12, 1, dtype=F64)
+    with pytest.raises(ValueError, match=r"'neighbour_radius' must be ≥ 0 \(a distance\), got minimum -1.0"):
+        conv(x, mesh.edge_index, -torch.ones_like(mesh.neighbour_radius), mesh.neighbour_angle, mesh.transport)
+    with pytest.raises(ValueError, match=r"missing mesh geometry \['transport'\]"):
+        conv(x, mesh.edge_index, mesh.neighbour_radius, mesh.neighbour_angle)
+    with pytest.raises(ValueError, match=r"lacks the mesh geometry \['neighbour_radius', 'transport'\]"):
+        conv(x, mesh.__class__(edge_index=mesh.edge_index, neighbour_angle=mesh.neighbour_angle))
+    with pytest.raises(ValueError, match=r"expected 'transport' of shape \[60\] \(one value per edge\), got \[60, 1\]"):
+        conv(x, mesh.edge_index, mesh.neighbour_radius, mesh.neighbour_angle, mesh.transport[:, None])
+    for bad in (0, True, 1.5):
+        with pytest.raises(ValueError, match="n_rings is a positive integer"):
+            GaugeEquivariantConv("1x0", "1x0", max_radius=1.0, n_rings=bad)
+    for bad in (True, float("inf"), -1.0, "1"):
+        with pytest.raises(ValueError, match="max_radius is the fixed radial scale"):
+            GaugeEquivariantConv("1x0", "1x0", max_radius=bad)
+    with pytest.raises(ValueError, match=r"frequencies are ≥ 0, got out -1, in 0"):
+        __import__("gdl.nn.mesh", fromlist=["solve_kernel_basis"]).solve_kernel_basis(-1, 0)
+
+
+def test_activations_by_name_and_bad_ones():
+    import torch.nn.functional as fn
+
+    x = torch.tensor([[-1.0], [0.5]], dtype=F64)
+    for name, f in (("relu", torch.relu), ("silu", fn.silu), ("gelu", fn.gelu), ("tanh", torch.tanh),
+                    ("softplus", fn.softplus)):
+        assert torch.equal(NormNonlinearity("1x0", activation=name).double()(x), f(x)), name
+    assert torch.equal(NormNonlinearity("1x0", activation=None).double()(x), torch.relu(x))
+    with pytest.raises(TypeError, match="expected a name or a callable, got int"):
+        NormNonlinearity("1x0", activation=3)
+    with pytest.raises(ValueError, match=r"n_samples must be an integer ≥ 2L \+ 1 = 3"):
+        RegularNonlinearity("1x0+1x1", True)
+    from gdl.nn.mesh import GaugeResNetBlock
+
+    with pytest.raises(ValueError, match="nonlinearity is 'norm', 'gated' or 'regular', got 'relu'"):
+        GaugeResNetBlock("1x0", "1x0", max_radius=1.0, nonlinearity="relu")
+
+
+def test_residual_block_is_the_documented_composition():
+    from gdl.nn.mesh import GaugeResNetBlock
+
+    torch.manual_seed(0)
+    mesh = _sphere()
+    x = torch.randn(mesh.num_nodes, 5, dtype=F64)
+    same = GaugeResNetBlock("1x0+2x1", "1x0+2x1", max_radius=0.6).double()
+    assert same.residual is None
+    h = same.conv2(same.act1(same.conv1(x, mesh)), mesh)
+    assert torch.allclose(same(x, mesh), same.act2(h + x), atol=1e-14)
+    last = GaugeResNetBlock("1x0+2x1", "2x0+1x1", max_radius=0.6, last_layer=True).double()
+    assert last.act2 is None and last.residual is not None
+    h = last.conv2(last.act1(last.conv1(x, mesh)), mesh)
+    assert torch.allclose(last(x, mesh), h + last.residual(x), atol=1e-14)
+    gated = GaugeResNetBlock("1x0+2x1", "1x0+2x1", max_radius=0.6, nonlinearity="gated").double()
+    assert gated.n_gates == 2 and gated.conv2.out_type.dim == 7
+    h = gated.conv2(gated.act1(gated.conv1(x, mesh)), mesh)
+    skip = torch.cat([h[:, :5] + x, h[:, 5:]], 1)  # the skip joins the features, not the gates
+    assert torch.allclose(gated(x, mesh), gated.act2(skip), atol=1e-14)
