@@ -272,3 +272,41 @@ def test_residual_block_is_the_documented_composition():
     h = gated.conv2(gated.act1(gated.conv1(x, mesh)), mesh)
     skip = torch.cat([h[:, :5] + x, h[:, 5:]], 1)  # the skip joins the features, not the gates
     assert torch.allclose(gated(x, mesh), gated.act2(skip), atol=1e-14)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_the_solved_bases_do_not_depend_on_the_sample_angles(seed):
+    """Another seed (and number) of sample angles spans the same kernels: GEM-CNN's Table 1 again
+    (solving afresh: the default solutions are cached)."""
+    from gdl.nn.mesh import solve_kernel_basis, solve_self_interaction_basis
+
+    for (m, n), size in {(0, 0): 1, (0, 2): 2, (1, 1): 4, (2, 1): 4}.items():
+        fresh = solve_kernel_basis(m, n, n_samples=20 + seed, seed=seed)
+        default = solve_kernel_basis(m, n)
+        assert fresh.size == size and fresh.frequencies() == default.frequencies()
+        # same span: projecting the fresh basis on the default one loses nothing
+        a = fresh.at_zero().reshape(size, -1)
+        b = torch.linalg.qr(default.at_zero().reshape(size, -1).T)[0]
+        assert (a - (a @ b) @ b.T).abs().max() < 1e-9
+    assert [solve_self_interaction_basis(m, n, seed=seed).shape[0] for m, n in ((0, 0), (1, 1), (3, 3), (1, 2))] == [1, 2, 2, 0]
+    ident = solve_self_interaction_basis(2, 2, n_samples=5, seed=seed)
+    assert ident.shape == (2, 2, 2)
+    j = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=F64)
+    for k in ident:  # a·I + b·J
+        assert torch.allclose(k, k[0, 0] * torch.eye(2, dtype=F64) + k[1, 0] * j, atol=1e-12)
+
+
+def test_pooling_errors_name_the_layer_and_the_argument():
+    pool, unpool = GaugePooling("1x0+1x1"), GaugeUnpooling("1x0+1x1")
+    x = torch.zeros(3, 3, dtype=F64)
+    index, transport = torch.tensor([0, 0, 1]), torch.zeros(3, dtype=F64)
+    with pytest.raises(ValueError, match=r"^GaugePooling: expected pool_transport of shape \[3\]"):
+        pool(x, index, transport[:2], 2)
+    with pytest.raises(ValueError, match=r"^GaugeUnpooling: expected pool_transport of shape \[3\]"):
+        unpool(x, index, transport[:2])
+    with pytest.raises(Exception, match=r"'y'"):
+        unpool(torch.zeros(3, 2, dtype=F64), index, transport)
+    with pytest.raises(ValueError, match=r"^GaugePooling type: expected a field type over SO\(2\)"):
+        from gdl.groups import SO3, FieldType
+
+        GaugePooling(FieldType.irreps(SO3(), "1x0e"))
