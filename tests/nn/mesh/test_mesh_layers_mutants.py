@@ -310,3 +310,50 @@ def test_pooling_errors_name_the_layer_and_the_argument():
         from gdl.groups import SO3, FieldType
 
         GaugePooling(FieldType.irreps(SO3(), "1x0e"))
+
+
+def test_norm_nonlinearity_uses_one_bias_per_copy_across_frequencies():
+    layer = NormNonlinearity("1x1+1x2+1x3", activation="relu").double()
+    with torch.no_grad():
+        layer.bias.copy_(torch.tensor([0.5, 1.0, 2.0]))
+    x = torch.tensor([[1.0, 0.0, 0.0, 1.0, -1.0, 0.0]], dtype=F64)  # unit copies of ρ1, ρ2, ρ3
+    assert torch.allclose(layer(x), x * torch.tensor([1.5, 1.5, 2.0, 2.0, 3.0, 3.0], dtype=F64))
+
+
+def test_float32_layers_compute_in_float32():
+    from gdl.nn.mesh import GaugeLinear, GaugeResNetBlock
+
+    linear = GaugeLinear("2x0+1x1", "1x0+2x1")
+    assert linear(torch.randn(4, 4)).dtype == torch.float32 and linear.matrix().dtype == torch.float32
+    with pytest.raises(ValueError, match="^GaugeLinear in_type: cannot read"):
+        GaugeLinear("1xq", "1x0")
+    regular = GaugeResNetBlock("1x0+1x1", "1x0+1x1", max_radius=1.0, nonlinearity="regular")
+    assert regular.act1.n_samples == regular.act2.n_samples == RegularNonlinearity("1x0+1x1").n_samples == 7
+
+
+def test_heat_kernel_signature_against_a_dense_eigensolver():
+    """HKS(x, t) = Σ_k e^{−λ_k t} φ_k(x)² (L φ = λ M φ, M-orthonormal φ), t log-spaced over
+    [4 ln 10 / λ_max, 4 ln 10 / λ_1] of the kept eigenvalues (λ_1 the smallest positive one)."""
+    pytest.importorskip("scipy")
+    import numpy as np
+    import scipy.linalg
+
+    from gdl.gauge import cotangent_laplacian
+    from gdl.nn.mesh import heat_kernel_signature
+    from gdl.testing.strategies import triangle_mesh
+
+    mesh = triangle_mesh("sphere", subdivisions=1, geometry=False)  # 42 vertices, noisy: no repeated eigenvalues
+    lap, mass = cotangent_laplacian(mesh.pos, mesh.face)
+    vals, vecs = scipy.linalg.eigh(lap.toarray(), mass.toarray())
+    vals = np.clip(vals, 0, None)
+    for n_eigs, n_times in ((6, 3), (12, 5)):
+        lam, phi = vals[:n_eigs], vecs[:, :n_eigs]
+        times = np.geomspace(4 * np.log(10) / lam[-1], 4 * np.log(10) / lam[1], n_times)
+        expect = (np.exp(-lam[None, :, None] * times[None, None, :]) * phi[:, :, None] ** 2).sum(1)
+        hks = heat_kernel_signature(mesh.pos, mesh.face, n_eigs=n_eigs, n_times=n_times)
+        assert hks.shape == (42, n_times) and hks.dtype == torch.float64
+        assert np.abs(hks.numpy() - expect).max() < 1e-8 * np.abs(expect).max()
+    assert heat_kernel_signature(mesh.pos.float(), mesh.face, n_eigs=6, n_times=2).dtype == torch.float32
+    assert heat_kernel_signature(mesh.pos, mesh.face).shape == (42, 16)  # defaults: 32 eigenpairs, 16 times
+    with pytest.raises(ValueError, match=r"n_eigs must lie in \[2, 42\) for 42 vertices, got 42"):
+        heat_kernel_signature(mesh.pos, mesh.face, n_eigs=42)
