@@ -27,6 +27,10 @@ def test_hat_profile_values_by_hand():
     expect = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.6],
                            [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]], dtype=F64)
     assert torch.allclose(hat_profile(t, 3), expect, atol=1e-15)
+    # four rings: centres 0, 1/3, 2/3, 1 (in the dtype of t: float64 here)
+    four = hat_profile(torch.tensor([1 / 3, 0.5, 0.9], dtype=F64), 4)
+    expect = torch.tensor([[0.0, 1.0, 0.0, 0.0], [0.0, 0.5, 0.5, 0.0], [0.0, 0.0, 0.3, 0.7]], dtype=F64)
+    assert four.dtype == F64 and torch.allclose(four, expect, atol=1e-12, rtol=0)
     two = hat_profile(t, 2)  # centres 0 and 1, width 1
     assert two.shape == (7, 2) and torch.allclose(two[:4], torch.tensor([[1.0, 0.0], [0.75, 0.25], [0.5, 0.5], [0.0, 1.0]],
                                                                         dtype=F64))
