@@ -361,3 +361,28 @@ def test_heat_kernel_signature_against_a_dense_eigensolver():
     assert heat_kernel_signature(mesh.pos, mesh.face).shape == (42, 16)  # defaults: 32 eigenpairs, 16 times
     with pytest.raises(ValueError, match=r"n_eigs must lie in \[2, 42\) for 42 vertices, got 42"):
         heat_kernel_signature(mesh.pos, mesh.face, n_eigs=42)
+
+
+def test_geometry_of_the_wrong_shape_is_named():
+    from gdl.nn.mesh import GaugeEquivariantConv
+
+    mesh = _sphere(0)
+    conv = GaugeEquivariantConv("1x0", "1x0", max_radius=1.0).double()
+    x = torch.randn(12, 1, dtype=F64)
+    r, a, t = mesh.neighbour_radius, mesh.neighbour_angle, mesh.transport
+    with pytest.raises(ValueError, match=r"^GaugeEquivariantConv: expected 'neighbour_radius' of shape \[60\] "
+                                         r"\(one value per edge\), got \[59\]"):
+        conv(x, mesh.edge_index, r[:-1], a, t)
+    with pytest.raises(ValueError, match=r"expected 'neighbour_angle' of shape \[E\] \(one value per edge\), got list"):
+        conv(x, mesh.edge_index[0], r, [0.0] * 60, t)  # a flat edge_index has no edge count to name
+    with pytest.raises(ValueError, match="edge_index"):
+        conv(x, mesh.edge_index[0], r, a, t)
+
+
+def test_initial_scale_of_a_single_input_channel():
+    from gdl.nn.mesh import GaugeEquivariantConv
+
+    torch.manual_seed(0)
+    conv = GaugeEquivariantConv("1x0", "400x0", max_radius=1.0, n_rings=2)  # fan_in = 1 × (2 + 1)
+    ring = conv.weight["0_0"].detach().flatten()
+    assert abs(float(ring.std()) * math.sqrt(3) - 1) < 0.1
