@@ -386,3 +386,17 @@ def test_initial_scale_of_a_single_input_channel():
     conv = GaugeEquivariantConv("1x0", "400x0", max_radius=1.0, n_rings=2)  # fan_in = 1 × (2 + 1)
     ring = conv.weight["0_0"].detach().flatten()
     assert abs(float(ring.std()) * math.sqrt(3) - 1) < 0.1
+
+
+def test_layouts_read_trivial_reps_and_refuse_what_is_not_irreps():
+    from gdl.groups import SO2, FieldType
+    from gdl.nn.mesh import GaugeEquivariantConv
+
+    trivial = GaugeFieldLayout(FieldType(SO2(), SO2().trivial_rep(3) + SO2().irrep(2)))
+    assert trivial.counts == [3, 0, 1] and trivial.dim == 5
+    rep = SO2().trivial_rep(1) + SO2().irrep(1)
+    with pytest.raises(ValueError, match=r"^pool: expected SO\(2\) irreps ρ_m \(e\.g\. '4x0\+2x1\+1x2'\), got the representation"):
+        GaugeFieldLayout(FieldType(SO2(), rep.tensor(rep)), "pool")
+    with pytest.raises(TypeError, match=r"^GaugeEquivariantConv in_type: expected an SO\(2\) field type \(FieldType, Rep or a "
+                                        r"string such as '4x0\+2x1'\), got int"):
+        GaugeEquivariantConv(3, "1x0", max_radius=1.0)
