@@ -203,3 +203,44 @@ def test_gated_activation_and_readout_by_hand():
 def test_constructors_refuse_bad_sizes_by_name(layer, match):
     with pytest.raises(ValueError, match=match):
         layer()
+
+
+def test_feature_checks_name_the_layer_the_type_and_the_shape():
+    from gdl.nn.sphere import S2GridActivation
+
+    with pytest.raises(TypeError, match=r"^S2Conv: expected a floating-point tensor of S² coefficients \[\.\.\., 1, 4\], "
+                                        r"got torch.int64"):
+        S2Conv(1, 1, 1)(torch.ones(1, 4, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"got list"):
+        S2Conv(1, 1, 1)([[0.0] * 4])
+    with pytest.raises(ValueError, match=r"^S2GridActivation: expected S² features \[\.\.\., channels=2, 16\]"):
+        S2GridActivation(3)(torch.randn(2, 15))
+    with pytest.raises(ValueError, match=r"^SO3Conv: lmax_out=3 exceeds lmax_in=2"):
+        SO3Conv(1, 1, 2, 3)
+    with pytest.raises(ValueError, match=r"expected a callable or one of relu, silu, gelu, tanh, softplus"):
+        S2GridActivation(3, "swish")
+
+
+def test_only_weights_and_bias_are_saved_and_local_bases_are_float64():
+    assert set(S2Conv(1, 2, 2).state_dict()) == {"weight", "bias"}
+    rot = so3_near_identity_rotations()
+    assert rot.shape == (36, 3, 3)  # defaults: 6 × 1 × 6
+    layer = SO3Conv(1, 1, 1, kernel="local", kernel_rotations=rot.float())
+    assert layer.local._exact.dtype == F64 and layer.local.weight.shape == (1, 1, 36)
+
+
+def test_grid_reps_are_equal_exactly_when_their_grids_are():
+    from gdl.nn.sphere import SphericalGridRep, grid_points
+
+    grid = grid_points("gauss-legendre", 4, 8).reshape(-1, 3)
+    assert SphericalGridRep(grid, 2) == SphericalGridRep(grid.clone(), 2)
+    assert SphericalGridRep(grid, 2) != SphericalGridRep(grid.flip(0), 2)
+
+
+def test_equiangular_grids_resolve_half_their_colatitudes():
+    from gdl.nn.sphere import SphericalHarmonicTransform
+
+    for grid in ("driscoll-healy", "soft"):
+        with pytest.raises(ValueError, match=rf"a {grid} grid of 4 × 8 resolves degrees ≤ 1, got lmax=2"):
+            SphericalHarmonicTransform(2, grid, nlat=4, nlon=8)
+        assert SphericalHarmonicTransform(1, grid, nlat=4, nlon=8).nlat == 4
