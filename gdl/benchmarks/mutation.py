@@ -53,10 +53,20 @@ TARGETS = {
         tests=["tests/groups"],
         description="groups and representations",
     ),
-    "gauge": Target(  # frames, transport, gauge transforms (gdl/gauge, when present)
+    "gauge": Target(  # frames, transport, gauge transforms, curvature, pooling levels, validation, cache
         files=["gdl/gauge/*.py"],
         tests=["tests/gauge", "tests/testing/test_eq_gauge_sphere.py"],
         description="gauge geometry and transformations",
+    ),
+    "mesh-layers": Target(  # GEM-CNN layers: convolution, kernel basis, layout, nonlinearities, pooling, features
+        files=["gdl/nn/mesh/*.py"],
+        tests=["tests/nn/mesh", "tests/testing/test_eq_gauge_sphere.py"],
+        description="gauge-equivariant mesh layers",
+    ),
+    "sphere-layers": Target(  # spherical CNN layers: transform, grids, convolutions, activations, readout
+        files=["gdl/nn/sphere/*.py"],
+        tests=["tests/nn/sphere", "tests/testing/test_eq_gauge_sphere.py"],
+        description="spherical layers on harmonic coefficients",
     ),
     "checker": Target(
         files=["gdl/testing/_check.py", "gdl/testing/_tolerances.py", "gdl/testing/_report.py"],
