@@ -153,3 +153,8 @@ def test_homomorphisms_are_equal_only_with_the_same_source_target_and_key():
     keyless = GroupHomomorphism(SO3(), O3(), lambda g: g, "mine")
     assert keyless == keyless and keyless != GroupHomomorphism(SO3(), O3(), lambda g: g, "mine")
     assert inclusion != "SO(3) ⊂ O(3)"
+
+
+def test_an_unknown_irrep_name_lists_the_available_ones():
+    with pytest.raises(ValueError, match=r"^S_?\(?3\)? irreps available: 'trivial', 'sign', 'standard'; got 'bogus'$"):
+        Symmetric(3).irrep("bogus")

@@ -17,6 +17,7 @@ from gdl.testing import (
     NodePermutation,
     assert_equivariant,
     check_equivariance,
+    default_rtol,
 )
 from gdl.testing._check import float32_scale_note
 
@@ -77,6 +78,40 @@ def test_elements_given_as_elements_keep_their_labels_and_judge_each_element():
     scale = report.floor["output"]
     errors = [r.errors["output"] for r in report.results]
     assert errors[0] == 0.0 and errors[1] == pytest.approx(2e-6 / scale, rel=1e-6)
+
+
+# -- tolerances of the other dtypes -----------------------------------------------------------------
+@pytest.mark.parametrize("dtype, rtol, passes, fails", [
+    (torch.float16, 1e-2, 1e-3, 1e-2),  # errors 2.2e-3 (with rounding) and 2.0e-2 around rtol 1e-2
+    (torch.bfloat16, 5e-2, 1e-2, 5e-2),  # errors 2.2e-2 and 1.1e-1 around rtol 5e-2
+])
+def test_half_precision_tolerances_from_both_sides(dtype, rtol, passes, fails):
+    x = _points()
+    x = (x / x.abs().max()).to(dtype)
+    ok = check_equivariance(RowWiseLinear(passes), x)
+    assert ok.rtol == rtol and ok.dtype == dtype and ok.passed, ok.max_error
+    bad = check_equivariance(RowWiseLinear(fails), x)
+    assert bad.rtol == rtol and not bad.passed
+
+
+def test_a_dtype_without_its_own_tolerance_gets_float32s():
+    assert default_rtol(torch.float8_e4m3fn) == default_rtol(torch.float32) == 1e-4
+    assert default_rtol(torch.float64) == 1e-10
+
+
+class RowWiseLinear(torch.nn.Module):
+    """y = x + δ·e₁ (the inversion: error 2δ over a unit-scale output)."""
+
+    in_type = out_type = VEC
+
+    def __init__(self, delta):
+        super().__init__()
+        self.delta = delta
+
+    def forward(self, x):
+        leak = torch.zeros_like(x)
+        leak[..., 0] = self.delta
+        return x + leak
 
 
 # -- the floor ------------------------------------------------------------------------------------
