@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from gdl.groups import (
-    O2, O3, SO2, SO3, Cyclic, DirectProduct, Euclidean, FieldType, GroupElementError, GroupHomomorphism, Symmetric,
+    O2, O3, SO2, SO3, Cyclic, DirectProduct, Euclidean, FieldType, GroupElementError, GroupHomomorphism,
+    SpecialEuclidean, Symmetric,
 )
 
 E3 = Euclidean(3)
@@ -54,6 +55,38 @@ def test_field_type_transform_validates_the_element_by_default():
 
 
 # -- element batches: dtype and device ---------------------------------------------------------------
+def _constructors(group, **options):
+    made = {"identity": group.identity(2, **options), "sample": group.sample(3, _gen(), **options),
+            "generators": group.generators(**options), "grid": group.grid(**options),
+            "test_elements": group.test_elements(2, **options)}
+    if group.is_finite:
+        made["elements"] = group.elements(**options)
+    return {name: (x if isinstance(x, tuple) else (x,)) for name, x in made.items()}
+
+
+def test_every_constructor_puts_elements_on_the_requested_device(group):
+    for name, parts in _constructors(group, device="meta").items():
+        assert [x.device.type for x in parts] == ["meta"] * len(parts), name
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_every_constructor_makes_float_elements_in_the_requested_dtype(group, dtype):
+    for name, parts in _constructors(group, dtype=dtype).items():
+        expected = [dtype if x.is_floating_point() else torch.int64 for x in parts]
+        assert [x.dtype for x in parts] == expected, name
+
+
+def test_so2_and_o2_grids_are_twelve_equally_spaced_angles():
+    angles = torch.tensor([2 * math.pi * k / 12 for k in range(12)], dtype=torch.float64)
+    angles = torch.where(angles > math.pi + 1e-12, angles - 2 * math.pi, angles)  # in (-π, π]
+    so2 = SO2().grid(dtype=torch.float64)
+    assert so2.shape == (12,) and torch.allclose(so2, angles, atol=1e-14)
+    o2 = O2().grid(dtype=torch.float64)
+    assert o2.shape == (24, 2)
+    assert torch.allclose(o2[:12, 0], angles, atol=1e-14) and torch.allclose(o2[12:, 0], angles, atol=1e-14)
+    assert o2[:12, 1].tolist() == [0.0] * 12 and o2[12:, 1].tolist() == [1.0] * 12
+
+
 def test_to_moves_and_casts_element_batches():
     g = O3().sample(2, _gen(), dtype=torch.float64)
     assert O3().to(g, device="meta").device.type == "meta"
@@ -130,6 +163,30 @@ def test_point_action_affine_matrix_in_the_requested_dtype():
     assert m.dtype == torch.float64 and m.shape == (2, 4, 4)
     m32 = points.affine_matrix(g, dtype=torch.float32)
     assert m32.dtype == torch.float32 and torch.allclose(m32.double(), m, atol=1e-6)
+
+
+def test_cyclic_standard_rep_is_the_irrep_1_from_n_3_and_rotation_by_pi_k_for_n_2():
+    for n in (3, 4, 5):
+        assert Cyclic(n).standard_rep() == Cyclic(n).irrep(1), n
+    c2 = Cyclic(2).standard_rep()
+    assert torch.allclose(c2.matrix(torch.tensor([0, 1]), dtype=torch.float64),
+                          torch.stack([torch.eye(2), -torch.eye(2)]).double(), atol=1e-15)
+
+
+def test_planar_standard_reps_are_named_standard():
+    assert repr(Cyclic(2).standard_rep()) == "standard"
+
+
+def test_euclidean_and_special_euclidean_groups_differ():
+    assert Euclidean(3) != SpecialEuclidean(3) and Euclidean(3) == Euclidean(3) and Euclidean(2) != Euclidean(3)
+    assert hash(SpecialEuclidean(3)) == hash(SpecialEuclidean(3))
+
+
+def test_linear_rep_of_a_euclidean_group_names_the_wrong_group():
+    with pytest.raises(TypeError, match=r"^E\(3\)\.linear_rep expects a rep of O\(3\), got one of SO\(2\)$"):
+        E3.linear_rep(SO2().standard_rep())
+    vectors = E3.linear_rep(O3().standard_rep())
+    assert vectors.dim == 3 and vectors.group == E3
 
 
 # -- homomorphisms ---------------------------------------------------------------------------------
