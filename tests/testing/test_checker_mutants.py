@@ -411,3 +411,40 @@ def test_a_batching_model_is_checked_in_few_calls_and_gets_no_stack_note():
     report = check_equivariance(model, _points(), n_grid=3, n_random=3, batch_elements=False)
     assert report.passed and not report.batched and len(calls) == 1 + len(report.results)
     assert set(r.mode for r in report.results) == {"one-at-a-time"}
+
+
+# -- the table and assert_equivariant ---------------------------------------------------------------
+def test_table_marks_only_rows_above_rtol_and_shows_missing_errors_as_nan():
+    from gdl.testing import ElementResult, EquivarianceReport
+
+    report = EquivarianceReport(model="Toy", dtype=torch.float64, device="cpu", rtol=1e-10, floor={}, outputs=["h", "pos"])
+    report.results = [ElementResult("E(3)", "at rtol", {"h": 1e-10, "pos": 0.0}),
+                      ElementResult("E(3)", "above", {"h": 2e-10}),
+                      ElementResult("E(3)", "below", {"h": 0.0, "pos": 0.0})]
+    assert report.passed is False
+    rows = report.table().split("\n")[-3:]
+    assert [row.endswith("✗") for row in rows] == [False, True, False]  # passing is max_error ≤ rtol
+    assert rows[1].split()[3] == "nan"  # 'pos' was not measured under that element
+
+
+def test_assert_equivariant_passes_its_options_on_and_keeps_the_40_worst_rows():
+    x = _points()
+    assert assert_equivariant(RowWise(delta=1e-3), x, rtol=1.0).passed  # a loose rtol lets it pass
+    with pytest.raises(AssertionError) as info:
+        assert_equivariant(RowWise(delta=1e-3), x, n_random=50)
+    failing = [line for line in str(info.value).split("\n") if "✗" in line]
+    assert len(failing) == 40
+
+
+def test_the_trivial_warning_points_at_the_caller():
+    with pytest.warns(UserWarning, match="identically zero") as record:
+        assert_equivariant(TwoOutputs(("a", "b", "c")), _points())
+    assert record[0].filename == __file__
+
+
+def test_transformed_samples_are_in_the_model_dtype():
+    from gdl.testing import transformed_samples
+
+    for dtype in (torch.float32, torch.float64):
+        moved = transformed_samples(RowWise(), _points(dtype=dtype), n_random=2)
+        assert moved and all(args[0].dtype == dtype for _, _, args in moved)
