@@ -71,8 +71,12 @@ TARGETS = {
     "checker": Target(
         files=["gdl/testing/_check.py", "gdl/testing/_tolerances.py", "gdl/testing/_report.py"],
         tests=["tests/testing/test_eq_check.py", "tests/testing/test_tolerances_pinned.py",
-               "tests/testing/test_must_pass_independent.py", "tests/testing/test_report_contents.py"],
-        deselect=["tests/testing/test_eq_check.py::test_hundred_graph_batch_twenty_elements_under_a_second"],
+               "tests/testing/test_must_pass_independent.py", "tests/testing/test_report_contents.py",
+               "tests/testing/test_eq_verdicts.py", "tests/testing/test_checker_mutants.py",
+               "tests/testing/test_transformed_samples_by_hand.py"],
+        # the slowest tests (5-15 s each, a TFN and a trainer built): they guard model building, not the checker
+        deselect=["tests/testing/test_eq_verdicts.py::test_gdl_tfn_built_in_float64_passes_the_float64_check",
+                  "tests/testing/test_eq_verdicts.py::test_trainer_builds_the_model_in_the_run_dtype"],
         description="the equivariance checker's core, tolerances and report",
     ),
     "checkpoint": Target(
