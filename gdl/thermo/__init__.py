@@ -31,7 +31,8 @@ batches)`` (``.params()``, ``.loss()``, ``.grad()``, ``.n_samples``, ``Objective
 batches)``) with the flat-vector helpers ``flatten``, ``unflatten``, ``assign``, ``parameters_restored``,
 ``model_mode``; the subpackage ``gdl.thermo.landscape`` measures its geometry (Hessian-vector products,
 Lanczos top/bottom eigenvalues, Hutchinson / Hutch++ trace, SLQ spectral density, filter-normalised loss
-slices, SGD temperature, gradient-noise scale).
+slices, SGD temperature, gradient-noise scale); ``local_learning_coefficient`` (``gdl.thermo.llc``)
+estimates λ̂ = nβ(E_SGLD[L] − L(w*)) with the shared Langevin step.
 """
 from gdl.thermo._ase_bridge import atoms_to_data, data_to_atoms, edge_vectors, periodic_radius_graph
 from gdl.thermo._emt import EMT_ELEMENTS, ASEPotential, EMTPotential, kelvin_to_kT, kT_to_kelvin
@@ -45,6 +46,7 @@ from gdl.thermo._replica_exchange import ReplicaExchange, geometric_ladder, heat
 from gdl.thermo._sampling import Trajectory
 from gdl.thermo.emt_clusters import EMTClusters
 from gdl.thermo._objective import Objective, assign, batch_size, flatten, model_mode, parameters_restored, unflatten
+from gdl.thermo.llc import LLCResult, local_learning_coefficient
 
 __all__ = [
     "Potential", "AutogradPotential", "HarmonicBond", "LennardJones", "LJ_GLOBAL_MINIMA", "CoincidentAtomsError", "random_cluster",
@@ -56,4 +58,5 @@ __all__ = [
     "atoms_to_data", "data_to_atoms", "edge_vectors", "periodic_radius_graph",
     "ASEPotential", "EMTPotential", "EMT_ELEMENTS", "kelvin_to_kT", "kT_to_kelvin", "EMTClusters",
     "Objective", "flatten", "unflatten", "assign", "parameters_restored", "model_mode", "batch_size",
+    "local_learning_coefficient", "LLCResult",
 ]
