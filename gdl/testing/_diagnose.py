@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import re
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -42,18 +43,27 @@ def trait_diagnoses(errors: Sequence[float], traits: Optional[Sequence[frozenset
     return lines
 
 
+_TRAINING_KINDS = (torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._NormBase)
+# layers of other libraries (e3nn's Dropout / BatchNorm, gdl's SphericalBatchNorm) by name: a leaf
+# module whose class name ends in Dropout or BatchNorm (BatchNorm1d …); a container whose name merely
+# contains the word (a user's ``ManyDropouts`` holding Dropout layers) is not itself such a layer
+_TRAINING_NAME = re.compile(r"(Dropout|BatchNorm)(\d+d)?$")
+
+
+def _is_training_kind(module: torch.nn.Module) -> bool:
+    if isinstance(module, _TRAINING_KINDS):
+        return True
+    return _TRAINING_NAME.search(type(module).__name__) is not None and next(module.children(), None) is None
+
+
 def training_mode_modules(model) -> List[str]:
-    """Names of Dropout / batch-norm-like submodules in training mode."""
+    """Names of the Dropout / batch-norm layers in training mode: torch's dropout and
+    batch-norm modules (``_DropoutNd``, ``_NormBase``), and leaf modules of other libraries
+    whose class name ends in ``Dropout`` or ``BatchNorm``."""
     if not isinstance(model, torch.nn.Module):
         return []
-    found = []
-    for name, m in model.named_modules():
-        if not m.training:
-            continue
-        kinds = (torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._NormBase)
-        if isinstance(m, kinds) or any(w in type(m).__name__ for w in ("Dropout", "BatchNorm")):
-            found.append(f"{name or '(root)'} ({type(m).__name__})")
-    return found
+    return [f"{name or '(root)'} ({type(m).__name__})" for name, m in model.named_modules()
+            if m.training and _is_training_kind(m)]
 
 
 _GRAD_MESSAGES = ("does not require grad", "does not have a grad_fn", "grad can be implicitly created",

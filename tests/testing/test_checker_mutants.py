@@ -452,3 +452,247 @@ def test_transformed_samples_are_in_the_model_dtype():
     for dtype in (torch.float32, torch.float64):
         moved = transformed_samples(RowWise(), _points(dtype=dtype), n_random=2)
         assert moved and all(args[0].dtype == dtype for _, _, args in moved)
+
+
+# -- defaults, timing and the edges of the sample (second round of mutation testing) ---------------
+def test_the_default_seed_is_0_for_the_checker_and_for_transformed_samples():
+    from gdl.testing import transformed_samples
+
+    x = _points()
+    default = check_equivariance(RowWise(), x, symmetry=O3(), n_grid=0, n_random=3)
+    seeded = check_equivariance(RowWise(), x, symmetry=O3(), n_grid=0, n_random=3, seed=0)
+    other = check_equivariance(RowWise(), x, symmetry=O3(), n_grid=0, n_random=3, seed=1)
+    assert torch.equal(default.element_values["O(3)"], seeded.element_values["O(3)"])
+    assert not torch.equal(default.element_values["O(3)"], other.element_values["O(3)"])
+
+    def moved(**kwargs):
+        return [args[0] for _, _, args in transformed_samples(RowWise(), x, symmetry=O3(), **kwargs)]
+
+    # by default: the generators and ONE random element (n_random=1, n_grid=0), seed 0
+    assert len(moved()) == len(moved(n_random=1)) == len(moved(n_random=2)) - 1
+    assert all(torch.equal(a, b) for a, b in zip(moved(), moved(seed=0)))
+    assert not torch.equal(moved()[-1], moved(seed=1)[-1])
+
+
+def test_a_non_finite_reference_output_returns_at_once_with_the_time_spent():
+    import time
+
+    class NaNOut(RowWise):
+        def forward(self, x):
+            return super().forward(x) * float("nan")
+
+    start = time.perf_counter()
+    report = check_equivariance(NaNOut(), _points())
+    elapsed = time.perf_counter() - start
+    assert report.non_finite.startswith("model returned non-finite output (NaN or inf) in 'output' on the untransformed")
+    assert report.results == [] and not report.passed
+    assert 0.0 < report.seconds <= elapsed
+
+
+def test_an_empty_output_has_scale_0_and_is_named_trivial():
+    class EmptyToo(torch.nn.Module):
+        in_type = VEC
+        out_type = {"y": VEC, "none": VEC}
+
+        def forward(self, x):
+            return {"y": RowWise()(x), "none": x[:0]}
+
+    report = check_equivariance(EmptyToo(), _points())
+    assert report.passed and report.zero_outputs == ["none"]
+    assert report.floor["none"] == pytest.approx(1e-3 * float(_points().abs().max()))  # the floor: scale 0
+    assert all(r.errors["none"] == 0.0 for r in report.results)
+
+
+def test_comparisons_run_in_float64_for_a_float32_model():
+    class Identity32(torch.nn.Module):  # exactly equivariant; its only error is float32 rounding of g·x
+        in_type = out_type = VEC
+
+        def __init__(self):
+            super().__init__()
+            self.one = torch.nn.Parameter(torch.ones((), dtype=torch.float32))
+
+        def forward(self, x):
+            return self.one * x
+
+    x = _points(dtype=torch.float32)
+    g = _o3(4)
+    report = check_equivariance(Identity32(), x, symmetry=O3(), elements=g)
+    assert report.passed and report.dtype == torch.float32
+    # the reference: ρ(g) f(x) in float64 from the float32 output; the actual: f(g·x) rounded to float32
+    ref = x.double()
+    expected = torch.einsum("kij,nj->kni", g, ref)
+    actual = expected.float().double()
+    want = ((actual - expected).abs().flatten(1).amax(1) / float(ref.abs().max())).tolist()
+    got = [r.errors["output"] for r in report.results]
+    assert got == pytest.approx(want, rel=1e-12, abs=0.0) and max(got) > 0
+
+
+def test_pure_translations_are_the_elements_with_q_identity_and_a_nonzero_shift():
+    from gdl.groups import Euclidean
+    from gdl.testing._check import _pure_translations
+
+    e3 = Euclidean(3)
+    eye = torch.eye(3, dtype=torch.float64)
+    rot = _o3(1)[0]
+    shift = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    q = torch.stack([eye, eye, rot, rot])
+    t = torch.stack([torch.zeros(3, dtype=torch.float64), shift, shift, torch.zeros(3, dtype=torch.float64)])
+    g = e3.from_parts(q, t)
+    assert _pure_translations(GlobalSymmetry(e3), g) == [1]  # not the identity (t = 0), nor a rotation
+    assert _pure_translations(GlobalSymmetry(O3()), _o3(3)) == []
+
+
+def test_training_mode_hint_counts_from_the_fourth_module():
+    torch.manual_seed(0)
+    four = [n for n in check_equivariance(MaskedSum(4), _points()).notes if "training mode" in n]
+    assert len(four) == 1 and "drops.2 (Dropout) and 1 more:" in four[0]
+
+
+def test_the_determinism_hint_reads_named_outputs():
+    class NoisyPair(torch.nn.Module):
+        in_type = VEC
+        out_type = {"a": VEC, "b": VEC}
+
+        def forward(self, x):
+            return {"a": x + 1e-3 * torch.randn_like(x), "b": 2 * x}
+
+    torch.manual_seed(0)
+    report = check_equivariance(NoisyPair(), _points())
+    hint = [n for n in report.notes if "not deterministic" in n]
+    assert not report.passed and len(hint) == 1 and hint[0].startswith("two calls on the same input differ")
+
+
+class RowCountScale(torch.nn.Module):
+    """y = x·(1 + ε·N), N the number of rows of the call: equivariant on every single sample, but
+    a stacked call of K + 1 copies moves the untransformed copy by ε·K·n·|x|."""
+
+    in_type = out_type = VEC
+
+    def __init__(self, eps):
+        super().__init__()
+        self.eps = eps
+
+    def forward(self, x):
+        return x * (1 + self.eps * x.shape[0])
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.2])
+def test_a_stacked_call_off_by_a_fraction_of_rtol_falls_back_to_single_calls(fraction):
+    n, k = 6, 3
+    rtol = default_rtol(torch.float64)
+    model = RowCountScale(fraction * rtol / (k * n))  # the copy moves by `fraction` × rtol of the scale
+    report = check_equivariance(model, _points(n), symmetry=O3(), elements=_o3(k))
+    assert report.passed and not report.batched
+    note = [n for n in report.notes if "did not reproduce the results of single calls" in n]
+    assert len(note) == 1 and "mixes the copies of a batch (e.g. x − mean(x) or x − x[0] over the whole" in note[0]
+    tiny = check_equivariance(RowCountScale(0.01 * rtol / (k * n)), _points(n), symmetry=O3(), elements=_o3(k))
+    assert tiny.passed and tiny.batched and not tiny.notes  # 1 % of rtol: the stack reproduces the reference
+
+
+def test_elements_of_a_direct_product_are_counted_by_the_group():
+    from gdl.groups import Cyclic, DirectProduct
+
+    group = DirectProduct(O3(), Cyclic(4))
+    ftype = FieldType(group, group.standard_rep())
+
+    class Double(torch.nn.Module):
+        in_type = out_type = ftype
+
+        def forward(self, x):
+            return 2 * x
+
+    g = group.sample(3, torch.Generator().manual_seed(0), dtype=torch.float64)
+    x = torch.randn(5, ftype.dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    report = check_equivariance(Double(), x, symmetry=group, elements=g)
+    assert report.passed and [r.element for r in report.results] == ["element 0", "element 1", "element 2"]
+    perm = torch.stack([torch.randperm(5, generator=torch.Generator().manual_seed(s)) for s in range(2)])
+    by_hand = check_equivariance(RowWise(), _points(5), symmetry=NodePermutation(), elements=perm)
+    assert by_hand.passed and [r.element for r in by_hand.results] == ["element 0", "element 1"]
+
+
+def test_cast_note_names_both_dtypes_everywhere():
+    class Leak32(torch.nn.Module):
+        in_type = out_type = VEC
+
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, x):
+            return self.scale * x + 1e-3 * x[:, :1]
+
+    report = check_equivariance(Leak32(), _points(dtype=torch.float32), dtype=torch.float64)
+    note = next(n for n in report.notes if "was cast" in n)
+    assert "from float32 to float64" in note and "keep float32 rounding" in note
+    assert "build it in float64 (`with gdl.testing.default_dtype(torch.float64)" in note
+
+
+def test_transformed_samples_move_the_sample_the_model_sees():
+    """A float32 model given float64 points: the points are first rounded to float32 (the sample
+    the checker and the model see), then moved exactly and rounded again."""
+    from gdl.testing import transformed_samples
+
+    class Model32(RowWise):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones((), dtype=torch.float32))
+
+    x = torch.randn(40, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    g = _o3(3)
+    moved = [args[0] for _, _, args in transformed_samples(Model32(), x, symmetry=O3(), elements=g)]
+    sample = x.float().double()
+    for gi, m in zip(g, moved):
+        assert m.dtype == torch.float32
+        assert torch.equal(m, (sample @ gi.T).float())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a second device (CUDA) to tell devices apart")
+def test_transformed_samples_are_on_the_model_device():
+    from gdl.testing import transformed_samples
+
+    model = RowWise().cuda()
+    model.w = torch.nn.Parameter(torch.ones((), dtype=torch.float64, device="cuda"))
+    moved = transformed_samples(model, _points(), symmetry=O3())  # the points on the CPU
+    assert moved and all(args[0].device.type == "cuda" for _, _, args in moved)
+
+
+def test_training_mode_hint_names_dropout_layers_not_a_model_named_after_them():
+    from gdl.testing._diagnose import training_mode_modules
+
+    class ManyDropouts(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.drop = torch.nn.Dropout(0.1)
+            self.norm = torch.nn.BatchNorm1d(3)
+            self.linear = torch.nn.Linear(3, 3)
+
+    class OtherLibraryBatchNorm(torch.nn.Module):  # a leaf layer of another library, known by its name
+        pass
+
+    model = ManyDropouts()
+    assert training_mode_modules(model) == ["drop (Dropout)", "norm (BatchNorm1d)"]
+    assert training_mode_modules(OtherLibraryBatchNorm()) == ["(root) (OtherLibraryBatchNorm)"]
+    assert training_mode_modules(model.eval()) == []
+
+
+def test_an_element_exactly_at_rtol_passes_in_the_stacked_call_without_a_rerun():
+    x = _points()
+    errors = [r.errors["output"] for r in check_equivariance(RowWise(delta=1e-6), x, n_grid=2, n_random=2).results]
+    rtol = max(errors)
+    assert rtol > 0
+    report = check_equivariance(RowWise(delta=1e-6), x, n_grid=2, n_random=2, rtol=rtol)
+    assert report.passed and report.max_error == rtol  # passing is max_error ≤ rtol
+    assert report.batched and set(r.mode for r in report.results) == {"batched"} and not report.notes
+
+
+def test_a_failing_translation_in_the_first_symmetry_still_withholds_the_float32_note():
+    from gdl.groups import Euclidean
+
+    x = _points(seed=5)
+    report = check_equivariance(CentredLeak(1e-7, absolute=True), x, symmetry=[Euclidean(3), NodePermutation()])
+    assert not report.passed and 1e-9 < report.max_error <= 1e-5
+    assert {r.symmetry for r in report.results} == {"E(3)", "node permutation"}
+    assert not any("float32 round-off" in n for n in report.notes), report.notes
+    # and without the failing translations the note is there, whatever symmetry comes last
+    rotations = check_equivariance(CentredLeak(1e-7), x, symmetry=[Euclidean(3), NodePermutation()])
+    assert sum("float32 round-off" in n for n in rotations.notes) == 1
