@@ -215,3 +215,88 @@ def test_homomorphisms_are_equal_only_with_the_same_source_target_and_key():
 def test_an_unknown_irrep_name_lists_the_available_ones():
     with pytest.raises(ValueError, match=r"^S_?\(?3\)? irreps available: 'trivial', 'sign', 'standard'; got 'bogus'$"):
         Symmetric(3).irrep("bogus")
+
+
+# -- found by the 2026-12-02 completion of the groups sample ---------------------------------------
+def test_a_shape_error_names_the_missing_axis():
+    rep = SO3().irreps("1o")
+    with pytest.raises(Exception, match=r"tensor of shape \[3\] has no axis 2"):
+        rep.act(SO3().identity(1), torch.zeros(3), axis=2)
+
+
+@pytest.mark.parametrize("group", [Cyclic(5), Symmetric(4)], ids=["C5", "S4"])
+def test_integer_groups_keep_int64_elements_whatever_dtype_is_asked(group):
+    for elements in (group.identity(2, dtype=torch.float64), group.sample(3, _gen(), dtype=torch.float64),
+                     group.test_elements(dtype=torch.float64)):
+        assert elements.dtype == torch.int64
+
+
+def test_test_elements_default_seed_is_0():
+    for group in (SO3(), O2(), Symmetric(4)):
+        assert torch.equal(group.test_elements(), group.test_elements(seed=0))
+        assert not torch.equal(group.test_elements(), group.test_elements(seed=1))
+
+
+def test_planar_irreps_act_in_float64_at_float64_precision():
+    g = SO2().sample(6, _gen(3), dtype=torch.float64)
+    rep = SO2().irreps("0+1+2+3")
+    x = torch.randn(6, 4, rep.dim, generator=_gen(4), dtype=torch.float64)
+    expected = torch.einsum("bij,bkj->bki", rep.matrix(g, dtype=torch.float64), x)
+    assert (rep.act(g, x) - expected).abs().max() <= 1e-13  # float32-built blocks would leave ~1e-7
+
+
+@pytest.mark.parametrize("group", [Cyclic(8), O2()], ids=["C8", "O2"])
+def test_planar_irreps_of_integer_and_reflection_groups_act_in_float64(group):
+    g = group.sample(6, _gen(5), dtype=torch.float64)
+    rep = group.irreps("0+1+2+3")
+    x = torch.randn(6, 4, rep.dim, generator=_gen(6), dtype=torch.float64)
+    expected = torch.einsum("bij,bkj->bki", rep.matrix(g, dtype=torch.float64), x)
+    out = rep.act(g, x)
+    assert out.dtype == torch.float64 and (out - expected).abs().max() <= 1e-13
+
+
+def test_orthogonal_generators_are_in_the_asked_dtype_and_so1_has_none():
+    from gdl.groups import OrthogonalGroup
+
+    gens = OrthogonalGroup(3).generators(dtype=torch.float64)
+    assert gens.dtype == torch.float64 and gens.shape == (4, 3, 3)  # two plane rotations, a reflection, -I
+    assert torch.equal(gens[-1], -torch.eye(3, dtype=torch.float64))
+    none = OrthogonalGroup(1, special=True).generators(dtype=torch.float64)
+    assert none.shape == (0, 1, 1) and none.dtype == torch.float64  # SO(1) is trivial: no generators
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_orthogonality_is_checked_at_ten_times_the_dtype_tolerance(dtype):
+    from gdl.groups._group import tolerance
+
+    group = SO3()
+    r = group.sample(1, _gen(7), dtype=torch.float64)
+    for factor, accepted in ((3.0, True), (30.0, False)):
+        # g = R (1 + ε): |g gᵀ − I| = 2ε + ε² ≈ factor · tolerance
+        g = (r * (1 + factor * tolerance(dtype) / 2)).to(dtype)
+        if accepted:
+            assert group.validate(g) is g
+        else:
+            with pytest.raises(GroupElementError, match="must be orthogonal matrices"):
+                group.validate(g)
+
+
+def test_a_dihedral_element_with_a_rotation_index_out_of_range_is_refused():
+    from gdl.groups import Dihedral
+
+    group = Dihedral(4)
+    group.validate(torch.tensor([[3, 1], [0, 0]]))
+    for bad in ([[4, 0]], [[4, 1]], [[-1, 0]], [[0, 2]]):
+        with pytest.raises(GroupElementError):
+            group.validate(torch.tensor(bad))
+
+
+def test_matrix_reps_without_a_key_are_told_apart_by_name():
+    from gdl.groups._reps import MatrixRep
+
+    group = SO2()
+    flip = MatrixRep(group, 1, "sign", lambda g, dtype, device: -torch.ones(g.shape[0], 1, 1, dtype=dtype, device=device))
+    same = MatrixRep(group, 1, "sign", lambda g, dtype, device: -torch.ones(g.shape[0], 1, 1, dtype=dtype, device=device))
+    one = MatrixRep(group, 1, "one", lambda g, dtype, device: torch.ones(g.shape[0], 1, 1, dtype=dtype, device=device))
+    assert flip == same and flip != one  # the name is the identity of a keyless rep
+    assert MatrixRep(group, 1, "a", flip._fn, key="k") == MatrixRep(group, 1, "b", one._fn, key="k")  # an explicit key wins

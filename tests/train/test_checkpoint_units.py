@@ -333,3 +333,31 @@ def test_ema_state_round_trips_into_another_average():
     _set(net, 7.0)
     other.update(net)  # continues with the restored decay: 0.5·5 + 0.5·7 = 6
     assert torch.equal(other.shadow["lin.bias"], torch.full((3,), 6.0, dtype=torch.float64))
+
+
+# -- found by the 2026-12-02 sample of the checkpoint functions ------------------------------------
+def test_a_corrupt_file_is_refused_with_what_to_do(tmp_path):
+    path = save_checkpoint(tmp_path / "last.pt", _state())
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="is corrupt.*resume from another copy, or start the run again$"):
+        load_checkpoint(path)
+
+
+def test_a_foreign_file_is_refused_saying_where_checkpoints_come_from(tmp_path):
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "model.pt")
+    with pytest.raises(CheckpointError, match=r"not a gdl.train checkpoint .*checkpoints are written by `gdl train` "
+                                              r"as last.pt / best.pt in a run folder$"):
+        load_checkpoint(tmp_path / "model.pt")
+
+
+def test_an_archive_layout_without_room_for_the_checksum_is_written_unverified_and_loads(tmp_path, monkeypatch):
+    import gdl.train._checkpoint as checkpoint
+
+    monkeypatch.setattr(checkpoint, "_END_OF_ARCHIVE", b"\xff\xff\xff\xff")  # a torch whose zip ends differently
+    with pytest.warns(UserWarning, match="cannot embed a checksum"):
+        path = save_checkpoint(tmp_path / "last.pt", _state(epoch=3))
+    with pytest.warns(UserWarning):
+        state = load_checkpoint(path)  # the legacy (unverified) format, loaded with its warning
+    assert state["epoch"] == 3 and state["format"] == checkpoint.LEGACY_FORMATS[0]

@@ -229,3 +229,14 @@ def test_an_ema_switched_on_at_resume_averages_from_the_resumed_weights(tmp_path
     on = Trainer.resume(plain, epochs=2, overrides={"ema_decay": 0.5}, task=TINY)
     weights = on.model.state_dict()
     assert on.ema is not None and all(torch.equal(on.ema.shadow[k], weights[k]) for k in on.ema.shadow)
+
+
+def test_the_trainer_writes_the_four_timers_it_resumes_from(runs, tmp_path):
+    part = _copy(runs, tmp_path)
+    trainer = Trainer.resume(part, task=TINY)
+    timers = {"train_seconds": 1.25, "monitor_seconds": 2.5, "train_cpu_seconds": 3.75, "monitor_cpu_seconds": 5.0}
+    for name, value in timers.items():
+        setattr(trainer, name, value)
+    save_checkpoint(part / "last.pt", trainer.state_dict())  # what the trainer itself writes after an epoch
+    again = Trainer.resume(part, task=TINY)
+    assert {k: getattr(again, k) for k in timers} == timers
