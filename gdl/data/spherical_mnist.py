@@ -56,7 +56,7 @@ from gdl.data._cache import CachedInMemoryDataset
 from gdl.data._home import dataset_root, hook_repr, save_processed
 from gdl.data.splits import stratified_folds
 
-__all__ = ["SphericalMNIST", "FreshRotations", "spherical_grid", "grid_points", "project_digits", "load_mnist_5k", "mnist_5k_path",
+__all__ = ["SphericalMNIST", "AugmentedSphericalMNIST", "spherical_grid", "grid_points", "project_digits", "load_mnist_5k", "mnist_5k_path",
            "stratified_train_test", "random_rotations", "SPHERICAL_GRIDS", "NORTH_POLE_EPSILON"]
 
 SPHERICAL_GRIDS = ("driscoll-healy", "soft")
@@ -123,7 +123,7 @@ def project_digits(images: torch.Tensor, bandwidth: int = 30, rotations: Optiona
 
     ``rotations`` (optional, [N, 3, 3] or [1, 3, 3]): image i becomes (R_i·f_i)(p) = f_i(R_i⁻¹ p).
     ``deformations`` (optional, [N, 2, 2], invertible): the planar image is first deformed by the linear map
-    A_i of the plane about its centre, f_i ↦ f_i(A_i⁻¹ q) (augmentation; :class:`FreshRotations`).
+    A_i of the plane about its centre, f_i ↦ f_i(A_i⁻¹ q) (augmentation; :class:`AugmentedSphericalMNIST`).
     The projection, mask and per-image min–max rescaling are described in the module docstring."""
     images = torch.as_tensor(images)
     if images.dim() != 3:
@@ -371,38 +371,45 @@ def source_digits(dataset: SphericalMNIST) -> torch.Tensor:
     return load_mnist_5k()[0]
 
 
-class FreshRotations(torch.utils.data.Dataset):
-    """Rotation augmentation: every item of a (rotated) Spherical MNIST split gets a new Haar rotation each epoch.
+class AugmentedSphericalMNIST(torch.utils.data.Dataset):
+    """Per-epoch augmentation of a Spherical MNIST training split: a new Haar rotation and/or planar deformation
+    of every digit each epoch.
 
-    Item i of epoch e is its source digit projected as in :class:`SphericalMNIST` and rotated,
-    (R·f)(p) = f(R⁻¹p), by R the i-th of ``random_rotations(n, G(seed, e))`` — drawn from
-    ``SeedSequence([seed, 2, e])``, a stream apart from the splits' rotations, so the rotations depend on
-    (seed, epoch) only and a resumed run sees exactly those of an uninterrupted one. The trainer calls
-    :meth:`set_epoch` (0-based) before every training epoch; items keep the split's ``y`` and ``source_row``
-    and carry their new ``rotation``.
+    Item i of epoch e is its source digit, deformed by A_i (if ``deform`` > 0), projected as in
+    :class:`SphericalMNIST` and rotated, (R·f)(p) = f(R⁻¹p), by R_i: new each epoch if ``rotate``, else the
+    item's own fixed ``rotation`` (the identity in an NR split — NR stays NR, R keeps its rotations). R is the
+    i-th of ``random_rotations(n, G)`` and A = I + E, E uniform in [−deform, deform]^(2×2) (scale, shear and a
+    little in-plane turn), drawn in that order from G = ``SeedSequence([seed, 2, e])`` — a stream apart from the
+    splits' own rotations, so an epoch's items depend on (seed, epoch) only and a resumed run sees exactly
+    those of an uninterrupted one. The trainer calls :meth:`set_epoch` (0-based) before every training epoch;
+    items keep the split's ``y`` and ``source_row`` and carry their ``rotation``.
 
-    Augmentation changes nothing in an exactly invariant model's view of a band-limited digit; what it
-    adds is the resampling of the *planar* image at new grid points (bilinear interpolation and uint8
-    rounding differ from rotation to rotation), i.e. many discretisations of each training digit.
-    ``deform`` > 0 also deforms each planar digit by a random linear map A = I + E of the plane before the
-    projection (E uniform in [−deform, deform]^(2×2), drawn after the rotations from the same stream):
-    new shapes, not only new discretisations — a classical small-data augmentation, not a symmetry.
+    New rotations change nothing in an exactly invariant model's view of a band-limited digit; what they add
+    is the resampling of the *planar* image at new grid points (bilinear interpolation and uint8 rounding
+    differ from rotation to rotation), i.e. new discretisations of each training digit. Deformations add new
+    shapes — a classical small-data augmentation, not a symmetry of the task.
     """
 
-    def __init__(self, dataset, seed: int = 0, deform: float = 0.0):
+    def __init__(self, dataset, seed: int = 0, rotate: bool = True, deform: float = 0.0):
+        if not isinstance(rotate, bool):
+            raise ValueError(f"AugmentedSphericalMNIST: rotate must be True or False, got {rotate!r}")
         if not isinstance(deform, (int, float)) or isinstance(deform, bool) or not 0.0 <= deform < 0.5:
-            raise ValueError(f"FreshRotations: deform must be a number in [0, 0.5), got {deform!r}")
-        self.deform = float(deform)
+            raise ValueError(f"AugmentedSphericalMNIST: deform must be a number in [0, 0.5), got {deform!r}")
+        if not rotate and deform == 0:
+            raise ValueError("AugmentedSphericalMNIST: nothing to augment (rotate=False and deform=0)")
+        self.rotate, self.deform = rotate, float(deform)
         if len(dataset) == 0:
-            raise ValueError("FreshRotations: the dataset is empty")
+            raise ValueError("AugmentedSphericalMNIST: the dataset is empty")
         base = getattr(dataset, "source", None)
         if base is None or not hasattr(dataset, "bandwidth"):
-            raise TypeError(f"FreshRotations needs a SphericalMNIST split (or a subset of one), got {type(dataset).__name__}")
+            raise TypeError(f"AugmentedSphericalMNIST needs a SphericalMNIST split (or a subset of one), got {type(dataset).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-            raise ValueError(f"FreshRotations: seed must be an int in [0, 2**63), got {seed!r}")
+            raise ValueError(f"AugmentedSphericalMNIST: seed must be an int in [0, 2**63), got {seed!r}")
         self.bandwidth, self.grid, self.seed = dataset.bandwidth, dataset.grid, seed
         self.y = dataset.y.clone()
-        self.source_row = torch.cat([dataset[i].source_row for i in range(len(dataset))])
+        items = [dataset[i] for i in range(len(dataset))]
+        self.source_row = torch.cat([item.source_row for item in items])
+        self.fixed_rotations = torch.cat([item.rotation for item in items]).to(torch.float64)
         self.images = source_digits(dataset)[self.source_row]
         self.epoch, self._x, self._rotations = None, None, None
         self.set_epoch(0)
@@ -413,17 +420,18 @@ class FreshRotations(torch.utils.data.Dataset):
     def set_epoch(self, epoch: int) -> None:
         """Project the split with epoch ``epoch``'s rotations (no work if it is the current epoch)."""
         if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
-            raise ValueError(f"FreshRotations.set_epoch: epoch must be an int >= 0, got {epoch!r}")
+            raise ValueError(f"AugmentedSphericalMNIST.set_epoch: epoch must be an int >= 0, got {epoch!r}")
         if epoch == self.epoch:
             return
         state = np.random.SeedSequence([self.seed, _AUGMENTATION_STREAM, epoch]).generate_state(2, dtype=np.uint32)
         generator = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
-        rotations = random_rotations(len(self), generator)
+        rotations = random_rotations(len(self), generator) if self.rotate else self.fixed_rotations
         deformations = None
-        if self.deform > 0:  # A = I + E, E uniform in [-deform, deform]^(2×2) (scale, shear and a little in-plane turn)
+        if self.deform > 0:
             noise = torch.rand(len(self), 2, 2, generator=generator, dtype=torch.float64) * 2 - 1
             deformations = torch.eye(2, dtype=torch.float64) + self.deform * noise
-        chunks = [project_digits(self.images[start:start + 1000], self.bandwidth, rotations[start:start + 1000], self.grid,
+        chunks = [project_digits(self.images[start:start + 1000], self.bandwidth,
+                                 rotations[start:start + 1000], self.grid,
                                  None if deformations is None else deformations[start:start + 1000])
                   for start in range(0, len(self), 1000)]
         self._x = torch.cat(chunks).to(torch.float32).div_(255.0)
@@ -435,5 +443,6 @@ class FreshRotations(torch.utils.data.Dataset):
                     rotation=self._rotations[index].reshape(1, 3, 3), source_row=self.source_row[index].reshape(1))
 
     def __repr__(self) -> str:
-        return (f"{self.__class__.__name__}({len(self)}, seed={self.seed}, epoch={self.epoch}, deform={self.deform:g}, "
+        return (f"{self.__class__.__name__}({len(self)}, seed={self.seed}, epoch={self.epoch}, rotate={self.rotate}, "
+                f"deform={self.deform:g}, "
                 f"bandwidth={self.bandwidth}, grid={self.grid!r})")

@@ -1,8 +1,10 @@
 """SphericalCNN: an SO(3)-invariant classifier of signals on the sphere (Spherical MNIST).
 
-Grid signal [B, C, nlat, nlon] → spherical harmonic analysis (bandwidth ``lmax[0]``) →
+Grid signal [B, C, nlat, nlon] → spherical harmonic analysis (bandwidth ``lmax[0]``; with
+``gradient_features`` the exact |∇f|² of each channel joins it, :class:`~gdl.nn.sphere.S2GradientNorm`) →
 blocks of (spectral convolution, nonlinearity) with the bandwidth reduced block by block →
-invariant readout (l = 0 and per-degree norms) → MLP → logits [B, num_classes].
+invariant readout (``readout="norms"``: l = 0 and per-degree norms; ``"gram"``: per-degree Gram matrices of
+``gram_channels`` projected channels, which also keep the channels' relative orientation) → MLP → logits.
 
 Two designs (``design``):
 
@@ -28,8 +30,10 @@ from torch import nn
 from gdl.groups import SO3, FieldType
 from gdl.nn.sphere import (
     GatedActivation,
+    GramReadout,
     InvariantReadout,
     S2Conv,
+    S2GradientNorm,
     S2GridActivation,
     SO3Conv,
     SphericalBatchNorm,
@@ -54,7 +58,8 @@ class SphericalCNN(nn.Module):
                  grid: str = "driscoll-healy", channels: Sequence[int] = (16, 32, 64),
                  lmax: Sequence[int] = (20, 16, 10, 6), design: str = "s2", activation: str = "relu",
                  oversampling: float = 2.0, hidden: int = 64, kernel: str = "local", batch_norm: bool = True,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, readout: str = "norms", gram_channels: int = 16,
+                 gradient_features: bool = False):
         super().__init__()
         channels, lmax = tuple(int(c) for c in channels), tuple(int(l) for l in lmax)
         if len(lmax) != len(channels) + 1:
@@ -67,6 +72,8 @@ class SphericalCNN(nn.Module):
                              f"(≤ {bandwidth - 1})")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"SphericalCNN: dropout must be in [0, 1), got {dropout!r}")
+        if readout not in ("norms", "gram"):
+            raise ValueError(f"SphericalCNN: readout must be 'norms' or 'gram', got {readout!r}")
         if design not in ("s2", "so3"):
             raise ValueError(f"SphericalCNN: design must be 's2' or 'so3', got {design!r}")
         self.bandwidth, self.in_channels, self.num_classes = int(bandwidth), int(in_channels), int(num_classes)
@@ -74,7 +81,11 @@ class SphericalCNN(nn.Module):
         self.nlat, self.nlon = _grid_shape(grid, self.bandwidth)
         self.transform = SphericalHarmonicTransform(lmax[0], grid, nlat=self.nlat, nlon=self.nlon)
         blocks = []
-        widths = (self.in_channels,) + channels
+        # |∇f|² of every input channel beside f itself (exact; see S2GradientNorm), batch-normalised with it
+        self.gradient = S2GradientNorm(lmax[0]) if gradient_features else None
+        self.input_norm = (SphericalBatchNorm(2 * self.in_channels, lmax[0], "s2")
+                           if gradient_features and batch_norm else None)
+        widths = ((2 if gradient_features else 1) * self.in_channels,) + channels
         for i, (c_in, c_out) in enumerate(zip(widths, widths[1:])):
             l_in, l_out = lmax[i], lmax[i + 1]
             kind = "s2" if design == "s2" else "so3"
@@ -88,8 +99,11 @@ class SphericalCNN(nn.Module):
             blocks += [conv] + ([SphericalBatchNorm(c_out, l_out, kind)] if batch_norm else []) + [act]
         self.blocks = nn.Sequential(*blocks)
         kind = "s2" if design == "s2" else "so3"
-        self.readout = InvariantReadout(channels[-1], lmax[-1], kind)
-        features = channels[-1] * (lmax[-1] + 1)
+        if readout == "norms":
+            self.readout = InvariantReadout(channels[-1], lmax[-1], kind)
+        else:
+            self.readout = GramReadout(channels[-1], lmax[-1], kind, projected=gram_channels)
+        features = self.readout.out_type.size
         self.head = nn.Sequential(nn.BatchNorm1d(features), nn.Linear(features, hidden), nn.ReLU(),
                                   *([nn.Dropout(dropout)] if dropout > 0 else []), nn.Linear(hidden, self.num_classes))
         self.out_type = FieldType(SO3(), SO3().trivial_rep(self.num_classes))
@@ -122,5 +136,9 @@ class SphericalCNN(nn.Module):
     def forward(self, data) -> torch.Tensor:
         x = self._read_input(data)
         coefficients = self.transform.analysis(x)  # [B, C, (lmax0+1)²]
+        if self.gradient is not None:
+            coefficients = torch.cat([coefficients, self.gradient(coefficients)], -2)
+            if self.input_norm is not None:
+                coefficients = self.input_norm(coefficients)
         features = self.blocks(coefficients)
         return self.head(self.readout(features))

@@ -371,7 +371,7 @@ class Trainer:
         self.ddp_model.train()
         self.train_sampler.set_epoch(self.epoch)
         set_data_epoch = getattr(self.splits["train"], "set_epoch", None)
-        if callable(set_data_epoch):  # per-epoch augmentation (e.g. FreshRotations), a function of the epoch only
+        if callable(set_data_epoch):  # per-epoch augmentation (e.g. AugmentedSphericalMNIST), a function of the epoch only
             set_data_epoch(self.epoch)
         sums = torch.zeros(4, dtype=torch.float64, device=self.device)  # loss·n, n, metric sum, metric count
         bar = self._progress(self.train_loader, f"epoch {self.epoch + 1}/{self.config.epochs}")

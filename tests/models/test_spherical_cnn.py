@@ -33,8 +33,9 @@ def test_logits_shape_from_a_tensor_and_from_a_batch():
     assert torch.allclose(model(batch), model(x))
 
 
-def test_so3_design_is_exactly_invariant():
-    model = _small("so3")
+@pytest.mark.parametrize("readout, gradient", [("norms", False), ("gram", False), ("norms", True)])
+def test_so3_design_is_exactly_invariant(readout, gradient):
+    model = _small("so3", readout=readout, gram_channels=3, gradient_features=gradient)
     f, rotated = _band_limited_pair(model)
     out, out_rotated = model(f), model(rotated)
     assert ((out - out_rotated).norm() / out.norm()).item() < 1e-10
@@ -68,3 +69,5 @@ def test_bad_input_and_arguments_are_refused():
         SphericalCNN(channels=(4, 4), lmax=(6, 4))
     with pytest.raises(ValueError, match="design must be"):
         SphericalCNN(design="mesh")
+    with pytest.raises(ValueError, match="readout must be 'norms' or 'gram'"):
+        SphericalCNN(readout="bispectrum")

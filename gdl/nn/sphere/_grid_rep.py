@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 from e3nn import o3
 
+from gdl.nn.sphere._legendre import real_spherical_harmonics
 from gdl.groups import SO3, IrrepsRep, Rep
 
 
@@ -34,7 +35,7 @@ class SphericalGridRep(Rep):
         self.grid = grid / grid.norm(dim=1, keepdim=True)
         self.irreps = o3.Irreps.spherical_harmonics(self.lmax)
         self.coefficient_rep = IrrepsRep(group, self.irreps)
-        self.basis = o3.spherical_harmonics(self.irreps, self.grid, normalize=True)  # Y [P, M]
+        self.basis = real_spherical_harmonics(self.lmax, self.grid)  # Y [P, M], e3nn's basis at any degree
         if self.basis.shape[0] < self.basis.shape[1]:
             raise ValueError(f"SphericalGridRep: {grid.shape[0]} grid points cannot resolve lmax={lmax} "
                              f"({self.basis.shape[1]} coefficients)")

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 
 import torch
-from e3nn import o3
 
 from gdl.groups import wigner_d_from_matrix
+from gdl.nn.sphere._legendre import real_spherical_harmonics
 from gdl.nn.sphere._grids import z_up_to_e3nn
 
 
@@ -54,7 +54,7 @@ def so3_near_identity_rotations(n_alpha: int = 6, n_beta: int = 1, n_gamma: int 
 
 def s2_kernel_basis(lmax: int, points: torch.Tensor) -> torch.Tensor:
     """Y^l_n(x_p) in the transform's basis: [P, (lmax+1)²] (float64)."""
-    return o3.spherical_harmonics(list(range(lmax + 1)), z_up_to_e3nn(points.to(torch.float64)), normalize=True)
+    return real_spherical_harmonics(lmax, z_up_to_e3nn(points.to(torch.float64)))  # any degree (e3nn's stop at 12)
 
 
 def so3_kernel_basis(lmax: int, rotations: torch.Tensor) -> torch.Tensor:

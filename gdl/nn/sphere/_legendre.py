@@ -39,3 +39,32 @@ def normalized_legendre(lmax: int, colatitude: torch.Tensor) -> torch.Tensor:
             b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
             out[m, l] = a * (x * out[m, l - 1] - b * out[m, l - 2])
     return out
+
+
+def real_spherical_harmonics(lmax: int, points: torch.Tensor) -> torch.Tensor:
+    """e3nn's real spherical harmonics of every degree ≤ ``lmax`` at ``points`` [..., 3] (e3nn's y-up frame),
+    [..., (lmax+1)²] float64 — ``o3.spherical_harmonics(range(lmax+1), points, normalize=True)`` (its 'integral'
+    normalisation, ∫ Y² dΩ = 1), which stops at l = 12, at any degree.
+
+    In the z-up frame x = (p_z, p_x, p_y) of the e3nn point p, with colatitude θ and longitude φ of x:
+    Y_{l,0} = P̄_l^0(θ), Y_{l,m} = √2 P̄_l^m(θ) cos(mφ), Y_{l,−m} = √2 P̄_l^m(θ) sin(mφ) (m > 0), by the
+    recurrence above (the layout of ``SphericalHarmonicTransform``; tested against e3nn ≤ 1e-12 for l ≤ 12).
+    """
+    p = torch.as_tensor(points, dtype=torch.float64)
+    if p.shape[-1:] != (3,):
+        raise ValueError(f"real_spherical_harmonics: points must be [..., 3], got shape {list(p.shape)}")
+    p = p / p.norm(dim=-1, keepdim=True)
+    x, y, z = p[..., 2], p[..., 0], p[..., 1]  # z-up coordinates of the e3nn point
+    theta = torch.arccos(z.clamp(-1.0, 1.0)).reshape(-1)
+    phi = torch.atan2(y, x).reshape(-1)
+    legendre = normalized_legendre(lmax, theta)  # [m, l, K]
+    columns = []
+    for l in range(lmax + 1):
+        for m in range(-l, l + 1):
+            value = legendre[abs(m), l]
+            if m > 0:
+                value = math.sqrt(2.0) * value * torch.cos(m * phi)
+            elif m < 0:
+                value = math.sqrt(2.0) * value * torch.sin(-m * phi)
+            columns.append(value)
+    return torch.stack(columns, -1).reshape(*p.shape[:-1], (lmax + 1) ** 2)

@@ -50,7 +50,7 @@ from gdl.groups import SO3, Cyclic, FieldType, IrrepsRep, Rep
 from gdl.train._task import Metric, ModelSpec, Published, Task, check_kwargs, register_task
 
 PROTOCOLS = {"nr_nr": (False, False), "r_r": (True, True), "nr_r": (False, True)}
-AUGMENTATIONS = ("none", "rotations", "rotations+deform")
+AUGMENTATIONS = ("none", "rotations", "deform", "rotations+deform")
 _Z_UP_TO_E3NN = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]], dtype=torch.float64)  # Q: (x, y, z) ↦ (y, z, x)
 S2CNN_PAPER = "Cohen et al. 2018 (arXiv:1801.10130), 60k MNIST, chunked rotations; as listed by wizwand"
 ESTEVES_PAPER = "Esteves et al. 2018 (arXiv:1711.06721), 60k MNIST; as listed by wizwand"
@@ -253,9 +253,10 @@ def spherical_mnist_datasets(root=None, protocol: str = "nr_r", bandwidth: int =
 
     Validation: ``val_per_class`` digits of each class drawn (seeded by ``split_seed``) from the training
     split, rotated as the training split. ``per_class`` keeps the first digits of each class (small runs).
-    ``augment="rotations"`` (rotated training only): the training digits get a new rotation every epoch
-    (:class:`gdl.data.spherical_mnist.FreshRotations`, seeded by ``seed``); ``"rotations+deform"`` also
-    deforms each planar digit by a random linear map I + E, |E_ij| ≤ ``deform``, before projecting it.
+    ``augment`` (:class:`gdl.data.spherical_mnist.AugmentedSphericalMNIST`, seeded by ``seed``): ``"rotations"``
+    gives the training digits a new rotation every epoch (rotated training only), ``"deform"`` a new random
+    linear deformation I + E, |E_ij| ≤ ``deform``, of each planar digit before its projection (any protocol; NR
+    digits stay unrotated), ``"rotations+deform"`` both.
     Validation and test stay fixed."""
     from gdl.data._home import cache_folder
     from gdl.data.spherical_mnist import SphericalMNIST
@@ -267,7 +268,7 @@ def spherical_mnist_datasets(root=None, protocol: str = "nr_r", bandwidth: int =
     rotate_train, rotate_test = PROTOCOLS[protocol]
     if augment not in AUGMENTATIONS:
         raise ValueError(f"data.augment must be one of {', '.join(AUGMENTATIONS)}, got {augment!r}")
-    if augment != "none" and not rotate_train:
+    if augment.startswith("rotations") and not rotate_train:
         raise ValueError(f"data.augment={augment!r} rotates the training digits, which protocol {protocol!r} "
                          "trains unrotated (NR); use protocol r_r, or augment: none")
     root = cache_folder("spherical_mnist", root)
@@ -278,9 +279,10 @@ def spherical_mnist_datasets(root=None, protocol: str = "nr_r", bandwidth: int =
     train_index, val_index = _validation_split(train.y, val_per_class, split_seed)
     splits = {"train": train[train_index], "val": train[val_index], "test": test}
     if augment != "none":
-        from gdl.data.spherical_mnist import FreshRotations
+        from gdl.data.spherical_mnist import AugmentedSphericalMNIST
 
-        splits["train"] = FreshRotations(splits["train"], seed=seed, deform=deform if augment == "rotations+deform" else 0.0)
+        splits["train"] = AugmentedSphericalMNIST(splits["train"], seed=seed, rotate=augment.startswith("rotations"),
+                                                  deform=deform if augment.endswith("deform") else 0.0)
     return splits
 
 

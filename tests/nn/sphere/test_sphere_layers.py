@@ -5,9 +5,11 @@ import torch
 
 from gdl.nn.sphere import (
     GatedActivation,
+    GramReadout,
     InvariantReadout,
     NormActivation,
     S2Conv,
+    S2GradientNorm,
     S2GridActivation,
     SO3Conv,
     SphericalBatchNorm,
@@ -31,6 +33,10 @@ def _exact_layers():
         "GatedActivation so3": GatedActivation(3, 4, "so3", "silu"),
         "InvariantReadout s2": InvariantReadout(3, 4, "s2"),
         "InvariantReadout so3": InvariantReadout(3, 4, "so3"),
+        "GramReadout s2": GramReadout(3, 4, "s2", projected=4),
+        "S2GradientNorm": S2GradientNorm(4),
+        "S2GradientNorm to a higher degree": S2GradientNorm(4, 7),
+        "GramReadout so3": GramReadout(3, 4, "so3", projected=2),
         "SphericalBatchNorm s2": SphericalBatchNorm(3, 4, "s2"),
         "SphericalBatchNorm so3": SphericalBatchNorm(3, 4, "so3"),
     }
@@ -96,6 +102,67 @@ def test_readout_is_the_l0_coefficient_and_degree_norms():
     assert torch.allclose(out, torch.tensor([[-2.0, 5.0, 5 ** 0.5]], dtype=torch.float64))
 
 
+def test_gram_readout_is_the_per_degree_inner_products_of_the_projected_channels():
+    torch.manual_seed(0)
+    readout = GramReadout(3, 2, "s2", projected=2).double()
+    x = torch.randn(4, 3, 9, dtype=torch.float64)
+    out = readout(x)
+    assert out.shape == (4, 3 * 3)  # (lmax + 1) · k(k + 1)/2
+    for l, (a, b) in enumerate([(0, 1), (1, 4), (4, 9)]):
+        u = torch.einsum("ncm,ck->nkm", x[..., a:b], readout.weight[l])
+        expected = torch.stack([(u[:, 0] * u[:, 0]).sum(-1), (u[:, 0] * u[:, 1]).sum(-1), (u[:, 1] * u[:, 1]).sum(-1)], -1)
+        assert torch.allclose(out[:, 3 * l:3 * l + 3], expected / (b - a) ** 0.5)
+    # the off-diagonal entries see what the norms cannot: turning one channel against the other
+    from e3nn import o3
+
+    r = o3.wigner_D(1, *o3.rand_angles(dtype=torch.float64))
+    turned = x.clone()
+    turned[:, 0, 1:4] = x[:, 0, 1:4] @ r.T
+    norms = InvariantReadout(3, 2, "s2", eps=0.0).double()
+    assert torch.allclose(norms(turned), norms(x))
+    assert not torch.allclose(readout(turned), out)
+    with pytest.raises(ValueError, match="projected must be >= 1"):
+        GramReadout(3, 2, projected=0)
+
+
+def test_gradient_norm_of_a_degree_one_harmonic_and_of_a_product():
+    """|∇Y|² for Y = √(3/4π) z is (3/4π)(1 − z²); for f = a random band-limited signal it matches the
+    squared gradient computed by finite differences of the synthesis at random points."""
+    import math
+
+    from gdl.nn.sphere import SphericalHarmonicTransform
+
+    layer = S2GradientNorm(3, 6).double()
+    c = torch.zeros(1, 1, 16, dtype=torch.float64)
+    c[0, 0, 2] = 1.0  # e3nn's l = 1, m = 0 (the y-up axis, the transform's z)
+    grid = SphericalHarmonicTransform(6, "gauss-legendre", dtype=torch.float64)
+    z = grid.points()[..., 2]
+    assert torch.allclose(grid.synthesis(layer(c))[0, 0], 3 / (4 * math.pi) * (1 - z ** 2), atol=1e-12)
+    # random signal: central differences along two tangent directions at the grid's points
+    torch.manual_seed(0)
+    coeffs = torch.randn(1, 1, 16, dtype=torch.float64)
+    fine = SphericalHarmonicTransform(3, "gauss-legendre", nlat=12, nlon=24, dtype=torch.float64)
+    points = fine.points().reshape(-1, 3)
+    from e3nn import o3
+
+    from gdl.nn.sphere._grids import z_up_to_e3nn
+
+    def f(p):
+        p = p / p.norm(dim=-1, keepdim=True)
+        return (o3.spherical_harmonics(o3.Irreps.spherical_harmonics(3), z_up_to_e3nn(p), normalize=True) * coeffs[0, 0]).sum(-1)
+
+    helper = torch.tensor([0.3, -0.5, 0.81], dtype=torch.float64)
+    t1 = torch.linalg.cross(points, helper.expand_as(points))
+    t1 = t1 / t1.norm(dim=-1, keepdim=True)
+    t2 = torch.linalg.cross(points, t1)
+    h = 1e-5
+    squared = sum(((f(points + h * t) - f(points - h * t)) / (2 * h)) ** 2 for t in (t1, t2))
+    on_grid = SphericalHarmonicTransform(6, "gauss-legendre", nlat=12, nlon=24, dtype=torch.float64)
+    assert torch.allclose(on_grid.synthesis(layer(coeffs))[0, 0].reshape(-1), squared, atol=1e-6)
+    with pytest.raises(ValueError, match="lmax_out must be an integer in \\[0, 2·lmax = 6\\]"):
+        S2GradientNorm(3, 7)
+
+
 def test_layers_declare_their_types_and_chain():
     conv = S2Conv(1, 4, 6, 4, output="so3")
     assert conv.in_type == s2_type(6) and conv.out_type == so3_type(4)
@@ -158,3 +225,27 @@ def test_spherical_batch_norm_normalises_each_degree_and_is_equivariant_in_eval_
         layer.train()(x[:1, :, :])
     with pytest.raises(ValueError, match="momentum must be in"):
         SphericalBatchNorm(3, 3, kind, momentum=0.0)
+
+
+def test_own_real_harmonics_equal_e3nns_and_go_beyond_degree_12():
+    from e3nn import o3
+
+    from gdl.nn.sphere._legendre import real_spherical_harmonics
+
+    torch.manual_seed(0)
+    points = torch.randn(40, 3, dtype=torch.float64)
+    points[0], points[1] = torch.tensor([0.0, 2.0, 0.0]), torch.tensor([0.0, -1.0, 0.0])  # e3nn's poles (y axis)
+    ours = real_spherical_harmonics(12, points)
+    assert (ours - o3.spherical_harmonics(list(range(13)), points, normalize=True)).abs().max() < 1e-12
+    # degree 20: orthonormal on a Gauss–Legendre grid that integrates degree 40 exactly
+    from gdl.nn.sphere import SphericalHarmonicTransform
+    from gdl.nn.sphere._grids import z_up_to_e3nn
+
+    grid = SphericalHarmonicTransform(20, "gauss-legendre", dtype=torch.float64)
+    y = real_spherical_harmonics(20, z_up_to_e3nn(grid.points()))  # [nlat, nlon, 441]
+    assert (grid.analysis(y.permute(2, 0, 1)) - torch.eye(441, dtype=torch.float64)).abs().max() < 1e-12
+    # and the so3 design's local kernels work past e3nn's limit (raised NotImplementedError before)
+    from gdl.models import SphericalCNN
+
+    model = SphericalCNN(bandwidth=16, lmax=(14, 13, 4, 2), channels=(2, 2, 2), design="so3", hidden=4)
+    assert model(torch.rand(2, 1, 32, 32)).shape == (2, 10)
