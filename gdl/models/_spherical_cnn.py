@@ -11,7 +11,8 @@ Two designs (``design``):
 - ``"s2"`` (default, Esteves et al. 2018): S² → S² convolutions with isotropic per-degree
   kernels and grid nonlinearities (``S2GridActivation``, ``oversampling``) between them.
 - ``"so3"`` (Cohen et al. 2018, without a (2b)³ grid): S² → SO(3), then SO(3) → SO(3)
-  convolutions, with exact gated nonlinearities on the Wigner-D coefficients; ``kernel``
+  convolutions, with exact gated nonlinearities on the Wigner-D coefficients (``so3_nonlinearity="gated"``)
+  or ReLU on an FFT-based SO(3) grid (``"grid"``, ``SO3GridActivation``: approximate, s2cnn's choice); ``kernel``
   ``"local"`` (default: kernels from values near the identity, s2cnn's parametrisation) or
   ``"spectral"`` (free coefficients per degree, many more parameters).
 
@@ -36,6 +37,7 @@ from gdl.nn.sphere import (
     S2GradientNorm,
     S2GridActivation,
     SO3Conv,
+    SO3GridActivation,
     SphericalBatchNorm,
     SphericalGridRep,
     SphericalHarmonicTransform,
@@ -59,7 +61,7 @@ class SphericalCNN(nn.Module):
                  lmax: Sequence[int] = (20, 16, 10, 6), design: str = "s2", activation: str = "relu",
                  oversampling: float = 2.0, hidden: int = 64, kernel: str = "local", batch_norm: bool = True,
                  dropout: float = 0.0, readout: str = "norms", gram_channels: int = 16,
-                 gradient_features: bool = False):
+                 gradient_features: bool = False, so3_nonlinearity: str = "gated"):
         super().__init__()
         channels, lmax = tuple(int(c) for c in channels), tuple(int(l) for l in lmax)
         if len(lmax) != len(channels) + 1:
@@ -74,6 +76,8 @@ class SphericalCNN(nn.Module):
             raise ValueError(f"SphericalCNN: dropout must be in [0, 1), got {dropout!r}")
         if readout not in ("norms", "gram"):
             raise ValueError(f"SphericalCNN: readout must be 'norms' or 'gram', got {readout!r}")
+        if so3_nonlinearity not in ("gated", "grid"):
+            raise ValueError(f"SphericalCNN: so3_nonlinearity must be 'gated' or 'grid', got {so3_nonlinearity!r}")
         if design not in ("s2", "so3"):
             raise ValueError(f"SphericalCNN: design must be 's2' or 'so3', got {design!r}")
         self.bandwidth, self.in_channels, self.num_classes = int(bandwidth), int(in_channels), int(num_classes)
@@ -95,7 +99,8 @@ class SphericalCNN(nn.Module):
             else:
                 conv = (S2Conv(c_in, c_out, l_in, l_out, output="so3", kernel=kernel) if i == 0
                         else SO3Conv(c_in, c_out, l_in, l_out, kernel=kernel))
-                act = GatedActivation(c_out, l_out, "so3", activation)
+                act = (GatedActivation(c_out, l_out, "so3", activation) if so3_nonlinearity == "gated"
+                       else SO3GridActivation(l_out, activation, oversampling))
             blocks += [conv] + ([SphericalBatchNorm(c_out, l_out, kind)] if batch_norm else []) + [act]
         self.blocks = nn.Sequential(*blocks)
         kind = "s2" if design == "s2" else "so3"

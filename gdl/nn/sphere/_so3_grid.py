@@ -115,6 +115,22 @@ class SO3GridTransform(nn.Module):
     def extra_repr(self) -> str:
         return f"lmax={self.lmax}, bandwidth={self.bandwidth} (grid {self.n}³)"
 
+    def _apply(self, fn, *args, **kwargs):
+        """``module.to(torch.float32)`` would cast complex buffers to *real* ones (PyTorch drops the imaginary part,
+        with only a warning): the complex buffers are held out of the cast and re-made from their complex128
+        masters, at the complex dtype matching the requested precision (complex128 for float64, complex64 below)
+        on the requested device (found by applying ``fn`` to a float64 probe)."""
+        held = {name: self._buffers.pop(name) for name in self._exact}
+        try:
+            out = super()._apply(fn, *args, **kwargs)
+            probe = fn(torch.zeros((), dtype=torch.float64, device=held["basis"].device))
+        finally:
+            self._buffers.update(held)
+        dtype = torch.complex128 if probe.dtype == torch.float64 else torch.complex64
+        for name, exact in self._exact.items():
+            self._buffers[name] = exact.to(device=probe.device, dtype=dtype)
+        return out
+
     def _to_padded(self, x: torch.Tensor) -> torch.Tensor:
         """Stored blocks (rows n, columns m: f̂ᵀ) → [B, L+1, 2L+1, 2L+1] zero-padded real."""
         out = x.new_zeros(x.shape[0], self.lmax + 1, 2 * self.lmax + 1, 2 * self.lmax + 1)

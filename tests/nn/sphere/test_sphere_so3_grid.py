@@ -55,3 +55,26 @@ def test_so3_grid_refuses_bad_arguments():
         SO3GridActivation(3, oversampling=0.5)
     with pytest.raises(ValueError, match=r"expected SO\(3\) features"):
         SO3GridActivation(2)(torch.randn(2, 3, 5))
+
+
+def test_module_to_a_real_dtype_keeps_the_complex_buffers():
+    """``module.to(torch.float32)`` (what the trainer does) casts complex buffers to real ones in PyTorch, silently
+    dropping the imaginary part; the transform re-casts them from its complex128 masters instead."""
+    import warnings
+
+    from gdl.nn.sphere import SO3GridActivation, SO3GridTransform
+
+    torch.manual_seed(0)
+    transform = SO3GridTransform(3, 4)
+    x = torch.randn(2, sum((2 * l + 1) ** 2 for l in range(4)), dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Casting complex values to real" on the way
+        transform.to(torch.float32)
+        assert transform.basis.dtype == torch.complex64 and transform.synthesis_d.dtype == torch.complex64
+        assert (transform.analysis(transform.synthesis(x.float())) - x.float()).abs().max() < 1e-5
+        transform.to(torch.float64)  # and back to full precision from the masters, not from complex64 copies
+        assert transform.basis.dtype == torch.complex128
+        assert (transform.analysis(transform.synthesis(x)) - x).abs().max() < 1e-12
+        layer = SO3GridActivation(3, "relu", 2.0).to(torch.float32)
+    reference = SO3GridActivation(3, "relu", 2.0)
+    assert torch.allclose(layer(x.float()).double(), reference(x), atol=1e-5)
