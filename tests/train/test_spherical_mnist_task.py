@@ -260,3 +260,16 @@ def test_rotation_augmentation_is_driven_by_the_trainer_and_resumes_exactly(tmp_
     with pytest.raises(ValueError, match="data.augment must be one of none, rotations, deform, rotations\\+deform"):
         task.build_datasets(root=str(tmp_path / "cache"), options={**_augmented_config(tmp_path, 1)["data"],
                                                                    "augment": "flips"})
+
+
+def test_band_limited_planar_baseline_reads_the_projection_of_its_input():
+    task = get_task("spherical_mnist")
+    options = {"bandwidth": 8, "channels": [2, 2], "kernel_sizes": [3, 3]}
+    torch.manual_seed(0)
+    limited = task.build_model("planar_cnn", {**options, "band_limit": 3}).double().eval()
+    x = torch.rand(2, 1, 16, 16, dtype=torch.float64)
+    projected = limited.band.synthesis(limited.band.analysis(x))
+    assert torch.allclose(limited(x), limited.model(projected))
+    assert not torch.allclose(limited.model(x), limited(x))
+    with pytest.raises(ValueError, match="band_limit must be an int in \\[0, 7\\]"):
+        task.build_model("planar_cnn", {**options, "band_limit": 8})

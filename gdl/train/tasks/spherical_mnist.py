@@ -307,13 +307,35 @@ def build_spherical_cnn(bandwidth: int = 30, grid: str = "driscoll-healy", num_c
     return _declare_types(model, bandwidth, grid, num_classes)
 
 
+class BandLimitedInput(nn.Module):
+    """``model`` reading the degree-≤ ``lmax`` projection S(A(x)) of its grid input instead of x (a diagnostic:
+    what a model loses when it only sees the band a spherical CNN analyses)."""
+
+    def __init__(self, model: nn.Module, lmax: int, bandwidth: int, grid: str):
+        super().__init__()
+        from gdl.nn.sphere import SphericalHarmonicTransform
+
+        self.model = model
+        self.band = SphericalHarmonicTransform(lmax, grid, nlat=2 * bandwidth, nlon=2 * bandwidth)
+
+    def forward(self, data):
+        x = getattr(data, "x", data)
+        return self.model(self.band.synthesis(self.band.analysis(x.to(self.band.analysis_blocks.dtype))))
+
+
 def build_planar_cnn(bandwidth: int = 30, grid: str = "driscoll-healy", num_classes: int = 10,
-                     channels=(16, 32, 64), kernel_sizes=(5, 3, 3)):
-    """gdl.models.PlanarCNN on the 2b × 2b grid image, typed for the monitor."""
+                     channels=(16, 32, 64), kernel_sizes=(5, 3, 3), band_limit=None):
+    """gdl.models.PlanarCNN on the 2b × 2b grid image, typed for the monitor; ``band_limit`` L: it reads the
+    image's degree-≤ L projection (:class:`BandLimitedInput`)."""
     from gdl.models import PlanarCNN
 
     model = PlanarCNN(in_channels=1, num_classes=num_classes, image_size=2 * bandwidth, channels=tuple(channels),
                       kernel_sizes=tuple(kernel_sizes))
+    if band_limit is not None:
+        if isinstance(band_limit, bool) or not isinstance(band_limit, int) or not 0 <= band_limit <= bandwidth - 1:
+            raise ValueError(f"model_options.band_limit must be an int in [0, {bandwidth - 1}] (what a bandwidth-"
+                             f"{bandwidth} grid resolves) or null, got {band_limit!r}")
+        model = BandLimitedInput(model, band_limit, bandwidth, grid)
     return _declare_types(model, bandwidth, grid, num_classes)
 
 
